@@ -1,0 +1,35 @@
+"""Views of the API plumbing: JSON fallbacks for unknown URLs and Django's error handlers."""
+
+from django.views import defaults
+
+from allmine.api.envelope import envelope_error_response
+from allmine.api.middleware import is_api_path
+
+
+def api_not_found(request, *args, **kwargs):
+    """Any /api/ URL that matches no route."""
+    return envelope_error_response(404)
+
+
+def handler404(request, exception=None):
+    if is_api_path(request.path):
+        return envelope_error_response(404)
+    return defaults.page_not_found(request, exception)
+
+
+def handler500(request):
+    if is_api_path(request.path):
+        return envelope_error_response(500)
+    return defaults.server_error(request)
+
+
+def handler403(request, exception=None):
+    if is_api_path(request.path):
+        return envelope_error_response(403)
+    return defaults.permission_denied(request, exception)
+
+
+def handler400(request, exception=None):
+    if is_api_path(request.path):
+        return envelope_error_response(400)
+    return defaults.bad_request(request, exception)

@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from allmine.api import views as api_views
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("users.urls")),
+    path("api/v1/", include("crowdfunding.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # Anything else under /api/ is a 404 in the envelope, DEBUG or not.
+    re_path(r"^api/", api_views.api_not_found),
+]
+
+handler400 = api_views.handler400
+handler403 = api_views.handler403
+handler404 = api_views.handler404
+handler500 = api_views.handler500

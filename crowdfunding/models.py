@@ -1,0 +1,123 @@
+"""Contributions to streams, mini crowd fundings and their supports, idempotency records."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from allmine.ids import ObjectIdField
+from livestreams.models import LiveStream
+from users.models import CreditLedgerEntry
+
+
+class FundingStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    REFUNDED = "refunded", "Refunded"
+
+
+class Contribution(models.Model):
+    """Credits a user gave to a scheduled stream. Counts towards it only while `completed`."""
+
+    Status = FundingStatus
+
+    id = ObjectIdField(primary_key=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="contributions"
+    )
+    stream = models.ForeignKey(LiveStream, on_delete=models.PROTECT, related_name="contributions")
+    amount = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.COMPLETED)
+    ledger_entry = models.OneToOneField(
+        CreditLedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    refund_ledger_entry = models.OneToOneField(
+        CreditLedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    refunded_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The funded list: "streams this user has a completed contribution to".
+            models.Index(fields=["user", "status", "stream"], name="contrib_user_status_stream"),
+            models.Index(fields=["stream", "status"], name="contrib_stream_status_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=1), name="contribution_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} credits from {self.user_id} to {self.stream_id} ({self.status})"
+
+
+class MiniCrowdFunding(models.Model):
+    """A small side goal of a stream that viewers can support with credits."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    id = ObjectIdField(primary_key=True)
+    stream = models.ForeignKey(
+        LiveStream, on_delete=models.PROTECT, related_name="mini_crowd_fundings"
+    )
+    title = models.CharField(max_length=120)
+    goal = models.PositiveIntegerField()
+    collected = models.PositiveBigIntegerField(default=0, editable=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(goal__gte=1), name="mini_goal_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def percentage(self) -> int:
+        return self.collected * 100 // self.goal if self.goal else 0
+
+
+class MiniCrowdFundingSupport(models.Model):
+    """Credits a user gave to a mini crowd funding. Counts only while `completed`."""
+
+    Status = FundingStatus
+
+    id = ObjectIdField(primary_key=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="mini_supports"
+    )
+    mini_crowd_funding = models.ForeignKey(
+        MiniCrowdFunding, on_delete=models.PROTECT, related_name="supports"
+    )
+    amount = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.COMPLETED)
+    ledger_entry = models.OneToOneField(
+        CreditLedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    refund_ledger_entry = models.OneToOneField(
+        CreditLedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    refunded_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["mini_crowd_funding", "status"], name="support_mini_status_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=1), name="support_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} credits from {self.user_id} to {self.mini_crowd_funding_id}"

@@ -1,0 +1,32 @@
+"""Reads of the crowdfunding app."""
+
+from django.db.models import Prefetch, QuerySet
+
+from crowdfunding.models import Contribution, MiniCrowdFunding
+from livestreams.models import LiveStream
+from livestreams.selectors import live_streams_with_details
+from users.models import User
+
+
+def crowdfunded_streams_with_details(*, user: User | None) -> QuerySet[LiveStream]:
+    """Streams with every join the full stream object needs, mini crowd fundings included."""
+    return live_streams_with_details(user=user).prefetch_related(
+        Prefetch(
+            "mini_crowd_fundings", queryset=MiniCrowdFunding.objects.order_by("created_at", "id")
+        )
+    )
+
+
+def funded_streams_for_user(*, user: User) -> QuerySet[LiveStream]:
+    """Scheduled, not deleted streams the user has at least one completed contribution to.
+
+    Soonest `plannedStartDate` first, then id. The contribution filter is a subquery served by
+    the (user, status, stream) index, so the cost follows the user's contributions, not the
+    size of the platform.
+    """
+    funded_ids = Contribution.objects.filter(
+        user=user, status=Contribution.Status.COMPLETED
+    ).values("stream_id")
+    return crowdfunded_streams_with_details(user=user).filter(
+        status=LiveStream.Status.SCHEDULED, pk__in=funded_ids
+    )

@@ -1,0 +1,188 @@
+"""Live streams, their invited guests and broadcasters, and replay rentals."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from allmine.ids import ObjectIdField
+
+
+class Interest(models.TextChoices):
+    MUSIC = "music", "Music"
+    SPORTS = "sports", "Sports"
+    GAMING = "gaming", "Gaming"
+    TECHNOLOGY = "technology", "Technology"
+    EDUCATION = "education", "Education"
+    ART = "art", "Art"
+    TRAVEL = "travel", "Travel"
+    FOOD = "food", "Food"
+    FASHION = "fashion", "Fashion"
+    LIFESTYLE = "lifestyle", "Lifestyle"
+    COMEDY = "comedy", "Comedy"
+    BUSINESS = "business", "Business"
+
+
+class LiveStreamQuerySet(models.QuerySet):
+    def alive(self):
+        """Streams that are not soft-deleted: the only ones any list may show."""
+        return self.filter(deleted_at__isnull=True)
+
+
+class LiveStream(models.Model):
+    """A live stream, planned and crowd-funded before it starts.
+
+    `collected_funding` is kept by the crowdfunding services in the same transaction as
+    each contribution or refund; it always equals the sum of completed contributions.
+    """
+
+    class Type(models.TextChoices):
+        SOLO = "solo", "Solo"
+        DUO_CROWD = "duocrowd", "Duo crowd"
+        DUO_SELF = "duoself", "Duo self"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        ENDED = "ended", "Ended"
+        SCHEDULED = "scheduled", "Scheduled"
+        PREPARING = "preparing", "Preparing"
+        EXPIRED = "expired", "Expired"
+        CANCELLED_BY_HOST = "cancelled_by_host", "Cancelled by host"
+        CANCELLED_BY_GUEST = "cancelled_by_guest", "Cancelled by guest"
+
+    id = ObjectIdField(primary_key=True)
+    creator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="created_streams"
+    )
+    title = models.CharField(max_length=120)
+    live_stream_type = models.CharField(max_length=16, choices=Type.choices, default=Type.SOLO)
+    channel_name = models.CharField(max_length=140, unique=True, editable=False)
+    guests = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="StreamGuest", related_name="guest_streams", blank=True
+    )
+    thumbnail_url = models.URLField(max_length=500, blank=True)
+    recording = models.BooleanField(default=False)
+    recording_url = models.URLField(max_length=500, blank=True)
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.SCHEDULED)
+    price = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    interest = models.CharField(max_length=32, choices=Interest.choices)
+    duration_goal = models.PositiveIntegerField(help_text="Planned length in minutes.")
+    motivation = models.TextField(blank=True)
+    is_active_replay_on_creator_profile = models.BooleanField(null=True, blank=True)
+    replay_credit_price = models.PositiveIntegerField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    planned_start_date = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    planned_end_date = models.DateTimeField()
+    funding_goal = models.PositiveIntegerField(default=0)
+    collected_funding = models.PositiveBigIntegerField(default=0, editable=False)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = LiveStreamQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["planned_start_date", "id"]
+        indexes = [
+            models.Index(fields=["status", "planned_start_date"], name="stream_status_start_idx"),
+            models.Index(fields=["creator", "status"], name="stream_creator_status_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gte=0), name="stream_price_non_negative"),
+            models.CheckConstraint(
+                condition=Q(planned_end_date__gte=models.F("planned_start_date")),
+                name="stream_planned_end_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def access_type(self) -> str:
+        return "paid" if self.price and self.price > 0 else "free"
+
+    @property
+    def funding_percentage(self) -> int:
+        if not self.funding_goal:
+            return 0
+        return self.collected_funding * 100 // self.funding_goal
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    @property
+    def invited_guests(self) -> list:
+        """Guests in invitation order (reads the `guest_links` prefetch when present)."""
+        return [link.user for link in self.guest_links.all()]
+
+
+class StreamGuest(models.Model):
+    """A user invited to a stream as its guest."""
+
+    stream = models.ForeignKey(LiveStream, on_delete=models.CASCADE, related_name="guest_links")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="guest_links"
+    )
+    invited_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["invited_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["stream", "user"], name="stream_guest_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} guest of {self.stream_id}"
+
+
+class Broadcaster(models.Model):
+    """Someone broadcasting in a stream: the host or a guest, with their media uid."""
+
+    class Role(models.TextChoices):
+        HOST = "host", "Host"
+        GUEST = "guest", "Guest"
+
+    stream = models.ForeignKey(LiveStream, on_delete=models.CASCADE, related_name="broadcasters")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="broadcasts"
+    )
+    role = models.CharField(max_length=8, choices=Role.choices)
+    uid = models.PositiveIntegerField(null=True, blank=True)
+    has_joined = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["stream", "user"], name="broadcaster_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.role} in {self.stream_id}"
+
+
+class ReplayRental(models.Model):
+    """A user's 24-hour access to a stream's recording."""
+
+    id = ObjectIdField(primary_key=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="replay_rentals"
+    )
+    stream = models.ForeignKey(LiveStream, on_delete=models.PROTECT, related_name="rentals")
+    price = models.PositiveIntegerField()
+    rented_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-rented_at", "-id"]
+        indexes = [models.Index(fields=["user", "stream"], name="rental_user_stream_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("rented_at")), name="rental_expires_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} rents {self.stream_id} until {self.expires_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,143 @@
+"""Reads of the livestreams app: the caller's role and replay access, and the joins they need.
+
+The functions that take a stream work on prefetched data only (`guest_links`, `broadcasters`,
+`caller_rentals`), so a list of streams costs a fixed number of queries.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from livestreams.models import Broadcaster, LiveStream, ReplayRental, StreamGuest
+from users.models import User
+
+RENTAL_DURATION = timedelta(hours=24)
+
+
+class Role:
+    HOST = "host"
+    GUEST = "guest"
+    AUDIENCE = "audience"
+
+
+class ReplayStatus:
+    OWNER = "owner"
+    PARTICIPANT = "participant"
+    RENTED = "rented"
+    EXPIRED = "expired"
+    AVAILABLE = "available"
+    UNAVAILABLE = "unavailable"
+
+
+@dataclass(frozen=True)
+class ReplayAccess:
+    status: str
+    can_rent: bool
+    can_view_recording: bool
+    price: int | None
+    rented_at: datetime | None
+    expires_at: datetime | None
+    remaining_seconds: int | None
+
+
+def stream_prefetches(*, user: User | None) -> list:
+    """Prefetches that the stream serializer reads: guests, broadcasters, the caller's rentals."""
+    prefetches = [
+        Prefetch(
+            "guest_links",
+            queryset=StreamGuest.objects.select_related("user__profile_photo").order_by(
+                "invited_at", "id"
+            ),
+        ),
+        Prefetch("broadcasters", queryset=Broadcaster.objects.order_by("created_at", "id")),
+    ]
+    if user is not None:
+        prefetches.append(
+            Prefetch(
+                "rentals",
+                queryset=ReplayRental.objects.filter(user=user).order_by("-rented_at", "-id"),
+                to_attr="caller_rentals",
+            )
+        )
+    return prefetches
+
+
+def live_streams_with_details(*, user: User | None) -> QuerySet[LiveStream]:
+    """Visible streams with every join the stream object needs, soonest first."""
+    return (
+        LiveStream.objects.alive()
+        .select_related("creator__profile_photo")
+        .prefetch_related(*stream_prefetches(user=user))
+        .order_by("planned_start_date", "id")
+    )
+
+
+def stream_role_for(*, stream: LiveStream, user: User | None) -> str | None:
+    """host (creator), guest (invited guest or guest broadcaster), audience, or None."""
+    if user is None:
+        return None
+    if stream.creator_id == user.pk:
+        return Role.HOST
+    if any(link.user_id == user.pk for link in stream.guest_links.all()):
+        return Role.GUEST
+    if any(
+        b.user_id == user.pk and b.role == Broadcaster.Role.GUEST for b in stream.broadcasters.all()
+    ):
+        return Role.GUEST
+    return Role.AUDIENCE
+
+
+def stream_is_rentable(stream: LiveStream) -> bool:
+    """A replay can be rented only once the stream ended with a recording offered for credits."""
+    if stream.status != LiveStream.Status.ENDED or stream.is_deleted:
+        return False
+    if not stream.recording_url or stream.is_active_replay_on_creator_profile is not True:
+        return False
+    if not stream.replay_credit_price or stream.replay_credit_price <= 0:
+        return False
+    # A duo stream's replay needs its guest.
+    return stream.live_stream_type == LiveStream.Type.SOLO or bool(stream.guest_links.all())
+
+
+def replay_access_for(
+    *, stream: LiveStream, user: User | None, now: datetime | None = None
+) -> ReplayAccess:
+    """The caller's access to the stream's replay (API.md §3, replayAccess)."""
+    now = now or timezone.now()
+    rentable = stream_is_rentable(stream)
+    role = stream_role_for(stream=stream, user=user)
+    rental = None
+    if user is not None:
+        rentals = getattr(stream, "caller_rentals", None)
+        if rentals is None:  # not prefetched: a single stream outside a list
+            rentals = list(stream.rentals.filter(user=user).order_by("-rented_at", "-id")[:1])
+        rental = rentals[0] if rentals else None
+
+    if role == Role.HOST:
+        status = ReplayStatus.OWNER
+    elif role == Role.GUEST or (
+        user is not None and any(b.user_id == user.pk for b in stream.broadcasters.all())
+    ):
+        status = ReplayStatus.PARTICIPANT
+    elif rental is not None and rental.expires_at > now:
+        status = ReplayStatus.RENTED
+    elif rental is not None:
+        status = ReplayStatus.EXPIRED
+    elif rentable:
+        status = ReplayStatus.AVAILABLE
+    else:
+        status = ReplayStatus.UNAVAILABLE
+
+    active_rental = status == ReplayStatus.RENTED
+    return ReplayAccess(
+        status=status,
+        can_rent=rentable and status in (ReplayStatus.AVAILABLE, ReplayStatus.EXPIRED),
+        can_view_recording=bool(stream.recording_url)
+        and status in (ReplayStatus.OWNER, ReplayStatus.PARTICIPANT, ReplayStatus.RENTED),
+        price=stream.replay_credit_price,
+        rented_at=rental.rented_at if rental else None,
+        expires_at=rental.expires_at if rental else None,
+        remaining_seconds=int((rental.expires_at - now).total_seconds()) if active_rental else None,
+    )

@@ -1,0 +1,111 @@
+"""The live stream object of API.md §3 (without its crowdfunding parts)."""
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from allmine.api.fields import ApiDateTimeField
+from livestreams.models import Broadcaster, LiveStream
+from livestreams.selectors import ReplayAccess, replay_access_for, stream_role_for
+from users.serializers import UserSummarySerializer
+
+
+class BroadcasterSerializer(serializers.ModelSerializer):
+    user = serializers.CharField(source="user_id", read_only=True)
+    hasJoined = serializers.BooleanField(source="has_joined", read_only=True)
+
+    class Meta:
+        model = Broadcaster
+        fields = ["user", "role", "uid", "hasJoined"]
+
+
+class ReplayAccessSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=["owner", "participant", "rented", "expired", "available", "unavailable"]
+    )
+    canRent = serializers.BooleanField(source="can_rent")
+    canViewRecording = serializers.BooleanField(source="can_view_recording")
+    price = serializers.IntegerField(allow_null=True)
+    rentedAt = ApiDateTimeField(source="rented_at", allow_null=True)
+    expiresAt = ApiDateTimeField(source="expires_at", allow_null=True)
+    remainingSeconds = serializers.IntegerField(source="remaining_seconds", allow_null=True)
+
+
+class LiveStreamSerializer(serializers.ModelSerializer):
+    """A stream as the signed-in caller sees it; expects `live_streams_with_details` joins."""
+
+    liveStreamType = serializers.ChoiceField(
+        source="live_stream_type", choices=LiveStream.Type.choices, read_only=True
+    )
+    channelName = serializers.CharField(source="channel_name", read_only=True)
+    broadcasters = BroadcasterSerializer(many=True, read_only=True)
+    guests = UserSummarySerializer(source="invited_guests", many=True, read_only=True)
+    creator = UserSummarySerializer(read_only=True)
+    thumbnailUrl = serializers.SerializerMethodField()
+    recordingUrl = serializers.SerializerMethodField()
+    replayAccess = serializers.SerializerMethodField()
+    accessType = serializers.ChoiceField(
+        source="access_type", choices=["free", "paid"], read_only=True
+    )
+    price = serializers.DecimalField(
+        max_digits=10, decimal_places=2, coerce_to_string=False, allow_null=True, read_only=True
+    )
+    durationGoal = serializers.IntegerField(source="duration_goal", read_only=True)
+    isActiveReplayOnCreatorProfile = serializers.BooleanField(
+        source="is_active_replay_on_creator_profile", allow_null=True, read_only=True
+    )
+    replayCreditPrice = serializers.IntegerField(
+        source="replay_credit_price", allow_null=True, read_only=True
+    )
+    startedAt = ApiDateTimeField(source="started_at", allow_null=True)
+    plannedStartDate = ApiDateTimeField(source="planned_start_date")
+    endedAt = ApiDateTimeField(source="ended_at", allow_null=True)
+    plannedEndDate = ApiDateTimeField(source="planned_end_date")
+    createdAt = ApiDateTimeField(source="created_at")
+    updatedAt = ApiDateTimeField(source="updated_at")
+    fundingGoal = serializers.IntegerField(source="funding_goal", read_only=True)
+    collectedFunding = serializers.IntegerField(source="collected_funding", read_only=True)
+    fundingPercentage = serializers.IntegerField(source="funding_percentage", read_only=True)
+    role = serializers.SerializerMethodField()
+
+    class Meta:
+        model = LiveStream
+        fields = [
+            "id", "title", "liveStreamType", "channelName", "broadcasters", "guests", "creator",
+            "thumbnailUrl", "recording", "recordingUrl", "replayAccess", "status", "accessType",
+            "price", "interest", "durationGoal", "motivation", "isActiveReplayOnCreatorProfile",
+            "replayCreditPrice", "startedAt", "plannedStartDate", "endedAt", "plannedEndDate",
+            "createdAt", "updatedAt", "fundingGoal", "collectedFunding", "fundingPercentage",
+            "role",
+        ]  # fmt: skip
+
+    @property
+    def caller(self):
+        request = self.context.get("request")
+        return getattr(request, "user", None) if request is not None else None
+
+    def _replay_access(self, stream: LiveStream) -> ReplayAccess:
+        """Computed once per stream: both `recordingUrl` and `replayAccess` read it."""
+        access = getattr(stream, "_caller_replay_access", None)
+        if access is None:
+            access = replay_access_for(stream=stream, user=self.caller)
+            stream._caller_replay_access = access
+        return access
+
+    def get_thumbnailUrl(self, stream: LiveStream) -> str:
+        return stream.thumbnail_url or settings.DEFAULT_THUMBNAIL_URL
+
+    def get_recordingUrl(self, stream: LiveStream) -> str | None:
+        return (
+            stream.recording_url or None if self._replay_access(stream).can_view_recording else None
+        )
+
+    @extend_schema_field(ReplayAccessSerializer)
+    def get_replayAccess(self, stream: LiveStream):
+        return ReplayAccessSerializer(self._replay_access(stream)).data
+
+    @extend_schema_field(
+        serializers.ChoiceField(choices=["host", "guest", "audience"], allow_null=True)
+    )
+    def get_role(self, stream: LiveStream) -> str | None:
+        return stream_role_for(stream=stream, user=self.caller)

@@ -1,0 +1,66 @@
+"""Factories that keep the books straight: a contribution made here moves credits through the
+ledger exactly as the services do, so `collectedFunding` and balances stay consistent."""
+
+import factory
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from crowdfunding.models import Contribution, MiniCrowdFunding
+from livestreams.models import LiveStream
+from tests.livestreams.factories import LiveStreamFactory
+from tests.users.factories import UserFactory
+from users.models import CreditLedgerEntry
+from users.services import ledger_post
+
+
+class ContributionFactory(factory.django.DjangoModelFactory):
+    """A completed contribution, paid for: the contributor is granted the credits first."""
+
+    class Meta:
+        model = Contribution
+
+    user = factory.SubFactory(UserFactory)
+    stream = factory.SubFactory(LiveStreamFactory)
+    amount = 100
+    status = Contribution.Status.COMPLETED
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        user, amount, status = kwargs["user"], kwargs["amount"], kwargs["status"]
+        with transaction.atomic():
+            if status in (Contribution.Status.COMPLETED, Contribution.Status.REFUNDED):
+                ledger_post(
+                    user_id=user.pk,
+                    amount=amount,
+                    entry_type=CreditLedgerEntry.Type.CREDIT_PURCHASE,
+                    description="test purchase",
+                )
+                kwargs["ledger_entry"] = ledger_post(
+                    user_id=user.pk,
+                    amount=-amount,
+                    entry_type=CreditLedgerEntry.Type.STREAM_FUNDING_CONTRIBUTION,
+                )
+            if status == Contribution.Status.REFUNDED:
+                kwargs["refund_ledger_entry"] = ledger_post(
+                    user_id=user.pk,
+                    amount=amount,
+                    entry_type=CreditLedgerEntry.Type.STREAM_FUNDING_REFUND,
+                )
+                kwargs["refunded_at"] = timezone.now()
+            contribution = super()._create(model_class, *args, **kwargs)
+            if status == Contribution.Status.COMPLETED:
+                LiveStream.objects.filter(pk=contribution.stream_id).update(
+                    collected_funding=F("collected_funding") + amount
+                )
+        user.refresh_from_db(fields=["credit_balance"])
+        return contribution
+
+
+class MiniCrowdFundingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MiniCrowdFunding
+
+    stream = factory.SubFactory(LiveStreamFactory)
+    title = factory.Sequence(lambda n: f"New microphone {n}")
+    goal = 200

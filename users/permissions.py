@@ -1,0 +1,11 @@
+from rest_framework.permissions import BasePermission
+
+
+class IsNotSuspended(BasePermission):
+    """Signed-in users whose account is suspended may do nothing (403)."""
+
+    message = "Account suspended"
+
+    def has_permission(self, request, view):
+        user = request.user
+        return user is None or not getattr(user, "is_suspended", False)
