@@ -145,6 +145,12 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "allmine.api.exceptions.envelope_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
+    # Views name their scope (`throttle_scope`); rates per user (or per IP when anonymous).
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "auth": os.environ.get("THROTTLE_AUTH_RATE", "20/min"),
+        "funding": os.environ.get("THROTTLE_FUNDING_RATE", "60/min"),
+    },
     "COERCE_DECIMAL_TO_STRING": False,
 }
 
