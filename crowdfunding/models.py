@@ -121,3 +121,29 @@ class MiniCrowdFundingSupport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount} credits from {self.user_id} to {self.mini_crowd_funding_id}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first successful response to a money request sent with an `Idempotency-Key`.
+
+    A retry with the same key and body gets this response back and is charged nothing; the
+    same key with another body is refused. Kept for `IDEMPOTENCY_KEY_TTL` (24 hours).
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="idempotency_records"
+    )
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and body.")
+    response_status = models.PositiveSmallIntegerField()
+    response_data = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_user_key_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.key}"

@@ -2,8 +2,9 @@
 
 from rest_framework import serializers
 
-from allmine.api.fields import ApiDateTimeField
+from allmine.api.fields import ApiDateTimeField, StrictIntegerField
 from crowdfunding.models import MiniCrowdFunding
+from crowdfunding.services import MAX_AMOUNT, MIN_AMOUNT
 from livestreams.serializers import LiveStreamSerializer
 
 
@@ -37,3 +38,40 @@ class CrowdfundedLiveStreamSerializer(LiveStreamSerializer):
 
     class Meta(LiveStreamSerializer.Meta):
         fields = [*LiveStreamSerializer.Meta.fields, "miniCrowdFundings"]
+
+
+# --- Money endpoints: input and output --------------------------------------------------
+
+
+class AmountInputSerializer(serializers.Serializer):
+    amount = StrictIntegerField(
+        min_value=MIN_AMOUNT, max_value=MAX_AMOUNT, help_text="Credits, a JSON integer."
+    )
+
+
+class FundingReceiptSerializer(serializers.Serializer):
+    contributionId = serializers.CharField(source="contribution.id")
+    streamId = serializers.CharField(source="stream.id")
+    amount = serializers.IntegerField(source="contribution.amount")
+    myTotalContribution = serializers.IntegerField(source="my_total_contribution")
+    collectedFunding = serializers.IntegerField(source="stream.collected_funding")
+    fundingGoal = serializers.IntegerField(source="stream.funding_goal")
+    fundingPercentage = serializers.IntegerField(source="stream.funding_percentage")
+    creditBalance = serializers.IntegerField(source="credit_balance")
+    createdAt = ApiDateTimeField(source="contribution.created_at")
+
+
+class SupportReceiptSerializer(serializers.Serializer):
+    supportId = serializers.CharField(source="support.id")
+    miniCrowdFundingId = serializers.CharField(source="mini_crowd_funding.id")
+    streamId = serializers.CharField(source="mini_crowd_funding.stream_id")
+    amount = serializers.IntegerField(source="support.amount")
+    myTotalSupport = serializers.IntegerField(source="my_total_support")
+    collected = serializers.IntegerField(source="mini_crowd_funding.collected")
+    goal = serializers.IntegerField(source="mini_crowd_funding.goal")
+    percentage = serializers.IntegerField(source="mini_crowd_funding.percentage")
+    status = serializers.ChoiceField(
+        source="mini_crowd_funding.status", choices=MiniCrowdFunding.Status.choices
+    )
+    creditBalance = serializers.IntegerField(source="credit_balance")
+    createdAt = ApiDateTimeField(source="support.created_at")

@@ -1,12 +1,20 @@
 """Crowdfunding endpoints under /api/v1/live-stream/."""
 
-from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, viewsets
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.response import Response
 
 from allmine.api.pagination import HeaderTotalPagination
 from allmine.api.schema import envelope_responses
-from crowdfunding.selectors import funded_streams_for_user
-from crowdfunding.serializers import CrowdfundedLiveStreamSerializer
+from crowdfunding import services
+from crowdfunding.idempotency import idempotent_response
+from crowdfunding.selectors import crowdfunded_streams_with_details, funded_streams_for_user
+from crowdfunding.serializers import (
+    AmountInputSerializer,
+    CrowdfundedLiveStreamSerializer,
+    FundingReceiptSerializer,
+    SupportReceiptSerializer,
+)
 
 
 class FundedLiveStreamViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -33,3 +41,100 @@ class FundedLiveStreamViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     )
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
+
+
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    name="Idempotency-Key",
+    location=OpenApiParameter.HEADER,
+    required=False,
+    type=str,
+    description=(
+        "Optional, 1–255 printable ASCII characters, kept 24 hours per user. A retry with the "
+        "same key and body returns the first response (header `Idempotent-Replayed: true`) "
+        "and charges nothing; the same key with another body is a 409."
+    ),
+)
+STREAM_ID_PARAMETER = OpenApiParameter(
+    name="id", location=OpenApiParameter.PATH, type=str, description="24-hex stream id."
+)
+
+
+class LiveStreamCrowdfundingViewSet(viewsets.GenericViewSet):
+    """Funding a stream, supporting its mini crowd fundings, and cancelling it with refunds."""
+
+    throttle_scope = "funding"
+
+    @extend_schema(
+        operation_id="live_stream_fund",
+        summary="Fund a scheduled stream with credits",
+        request=AmountInputSerializer,
+        parameters=[STREAM_ID_PARAMETER, IDEMPOTENCY_PARAMETER],
+        responses=envelope_responses(
+            201,
+            FundingReceiptSerializer,
+            errors=(400, 401, 403, 404, 409, 429),
+            description="Charged once; the stream is in the caller's funded list at once.",
+        ),
+        tags=["Crowdfunding"],
+    )
+    def fund(self, request, id: str):
+        body = AmountInputSerializer(data=request.data)
+
+        def perform():
+            body.is_valid(raise_exception=True)
+            receipt = services.contribution_create(
+                user=request.user, stream_id=id, amount=body.validated_data["amount"]
+            )
+            return status.HTTP_201_CREATED, FundingReceiptSerializer(receipt).data
+
+        return idempotent_response(request, perform)
+
+    @extend_schema(
+        operation_id="live_stream_mini_crowd_funding_support",
+        summary="Support a mini crowd funding of a scheduled stream",
+        request=AmountInputSerializer,
+        parameters=[
+            STREAM_ID_PARAMETER,
+            OpenApiParameter(
+                name="miniId",
+                location=OpenApiParameter.PATH,
+                type=str,
+                description="24-hex mini crowd funding id.",
+            ),
+            IDEMPOTENCY_PARAMETER,
+        ],
+        responses=envelope_responses(
+            201, SupportReceiptSerializer, errors=(400, 401, 403, 404, 409, 429)
+        ),
+        tags=["Crowdfunding"],
+    )
+    def support(self, request, id: str, miniId: str):  # noqa: N803  (the documented name)
+        body = AmountInputSerializer(data=request.data)
+
+        def perform():
+            body.is_valid(raise_exception=True)
+            receipt = services.mini_crowd_funding_support_create(
+                user=request.user,
+                stream_id=id,
+                mini_crowd_funding_id=miniId,
+                amount=body.validated_data["amount"],
+            )
+            return status.HTTP_201_CREATED, SupportReceiptSerializer(receipt).data
+
+        return idempotent_response(request, perform)
+
+    @extend_schema(
+        operation_id="live_stream_cancel",
+        summary="Cancel your scheduled stream; every contribution is refunded",
+        request=None,
+        parameters=[STREAM_ID_PARAMETER],
+        responses=envelope_responses(
+            200, CrowdfundedLiveStreamSerializer, errors=(400, 401, 403, 404, 409, 429)
+        ),
+        tags=["Crowdfunding"],
+    )
+    def cancel(self, request, id: str):
+        stream = services.live_stream_cancel(user=request.user, stream_id=id)
+        stream = crowdfunded_streams_with_details(user=request.user).get(pk=stream.pk)
+        data = CrowdfundedLiveStreamSerializer(stream, context={"request": request}).data
+        return Response(data)

@@ -14,3 +14,14 @@ class ApiDateTimeField(serializers.DateTimeField):
 
     def to_representation(self, value):
         return format_datetime(value)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer and nothing else: no strings, floats or booleans."""
+
+    default_error_messages = {"invalid": "A valid integer is required."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)

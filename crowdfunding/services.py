@@ -1,0 +1,239 @@
+"""Writes of the crowdfunding app: money moves here and nowhere else.
+
+Every function runs in one transaction and takes row locks in one order — stream, then mini
+crowd funding, then contribution, then wallet (`users.services.ledger_post`) — so parallel
+requests can neither overdraw a balance nor lose an increment, and never deadlock.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from allmine.api.errors import Conflict, Forbidden, InvalidInput, NotFound
+from allmine.ids import is_object_id
+from crowdfunding.models import (
+    Contribution,
+    FundingStatus,
+    MiniCrowdFunding,
+    MiniCrowdFundingSupport,
+)
+from livestreams.models import LiveStream
+from users.models import CreditLedgerEntry, User
+from users.services import ledger_post
+
+MIN_AMOUNT = 1
+MAX_AMOUNT = 1_000_000
+FUNDABLE_STATUSES = (LiveStream.Status.SCHEDULED,)
+CANCELLABLE_STATUSES = (LiveStream.Status.SCHEDULED, LiveStream.Status.PREPARING)
+
+
+@dataclass(frozen=True)
+class FundingReceipt:
+    contribution: Contribution
+    stream: LiveStream
+    my_total_contribution: int
+    credit_balance: int
+
+
+@dataclass(frozen=True)
+class SupportReceipt:
+    support: MiniCrowdFundingSupport
+    mini_crowd_funding: MiniCrowdFunding
+    my_total_support: int
+    credit_balance: int
+
+
+def _check_amount(amount: object) -> int:
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise InvalidInput("amount: A valid integer is required.")
+    if not MIN_AMOUNT <= amount <= MAX_AMOUNT:
+        raise InvalidInput(f"amount: must be an integer from {MIN_AMOUNT} to {MAX_AMOUNT}")
+    return amount
+
+
+def _check_id(value: object, name: str) -> str:
+    if not is_object_id(value):
+        raise InvalidInput(f"{name}: must be a 24-character lowercase hex id")
+    return value
+
+
+def _locked_stream(stream_id: str) -> LiveStream:
+    stream = LiveStream.objects.alive().select_for_update().filter(pk=stream_id).first()
+    if stream is None:
+        raise NotFound("Live stream not found")
+    return stream
+
+
+def _check_can_fund(stream: LiveStream, user: User) -> None:
+    if user.is_suspended:
+        raise Forbidden("Account suspended")
+    if stream.creator_id == user.pk:
+        raise Forbidden("You cannot fund your own stream")
+    if stream.status not in FUNDABLE_STATUSES:
+        raise Conflict(f"Live stream is {stream.status}, only scheduled streams can be funded")
+
+
+@transaction.atomic
+def contribution_create(*, user: User, stream_id: str, amount: int) -> FundingReceipt:
+    """`user` gives `amount` credits to a scheduled stream: one debit in the ledger, one
+    completed contribution, the stream's collected total raised. All or nothing."""
+    _check_id(stream_id, "id")
+    amount = _check_amount(amount)
+    stream = _locked_stream(stream_id)
+    _check_can_fund(stream, user)
+
+    debit = ledger_post(
+        user_id=user.pk,
+        amount=-amount,
+        entry_type=CreditLedgerEntry.Type.STREAM_FUNDING_CONTRIBUTION,
+        description=f"Funding of live stream {stream.pk}",
+    )
+    contribution = Contribution.objects.create(
+        user_id=user.pk,
+        stream=stream,
+        amount=amount,
+        status=Contribution.Status.COMPLETED,
+        ledger_entry=debit,
+    )
+    LiveStream.objects.filter(pk=stream.pk).update(
+        collected_funding=F("collected_funding") + amount, updated_at=timezone.now()
+    )
+    stream.refresh_from_db(fields=["collected_funding", "updated_at"])
+    my_total = (
+        Contribution.objects.filter(
+            user_id=user.pk, stream=stream, status=Contribution.Status.COMPLETED
+        ).aggregate(total=Sum("amount"))["total"]
+        or 0
+    )
+    return FundingReceipt(
+        contribution=contribution,
+        stream=stream,
+        my_total_contribution=my_total,
+        credit_balance=debit.balance_after,
+    )
+
+
+@transaction.atomic
+def mini_crowd_funding_support_create(
+    *, user: User, stream_id: str, mini_crowd_funding_id: str, amount: int
+) -> SupportReceipt:
+    """`user` gives `amount` credits to an active mini crowd funding of a scheduled stream.
+    The mini crowd funding becomes `completed` when its goal is reached."""
+    _check_id(stream_id, "id")
+    _check_id(mini_crowd_funding_id, "miniId")
+    amount = _check_amount(amount)
+    stream = _locked_stream(stream_id)
+    mini = (
+        MiniCrowdFunding.objects.select_for_update()
+        .filter(pk=mini_crowd_funding_id, stream=stream)
+        .first()
+    )
+    if mini is None:
+        raise NotFound("Mini crowd funding not found")
+    _check_can_fund(stream, user)
+    if mini.status != MiniCrowdFunding.Status.ACTIVE:
+        raise Conflict(f"Mini crowd funding is {mini.status}")
+
+    debit = ledger_post(
+        user_id=user.pk,
+        amount=-amount,
+        entry_type=CreditLedgerEntry.Type.MINI_CROWD_FUNDING_SUPPORT,
+        description=f"Support of mini crowd funding {mini.pk}",
+    )
+    support = MiniCrowdFundingSupport.objects.create(
+        user_id=user.pk,
+        mini_crowd_funding=mini,
+        amount=amount,
+        status=FundingStatus.COMPLETED,
+        ledger_entry=debit,
+    )
+    mini.collected += amount
+    if mini.collected >= mini.goal:
+        mini.status = MiniCrowdFunding.Status.COMPLETED
+    mini.save(update_fields=["collected", "status", "updated_at"])
+    my_total = (
+        MiniCrowdFundingSupport.objects.filter(
+            user_id=user.pk, mini_crowd_funding=mini, status=FundingStatus.COMPLETED
+        ).aggregate(total=Sum("amount"))["total"]
+        or 0
+    )
+    return SupportReceipt(
+        support=support,
+        mini_crowd_funding=mini,
+        my_total_support=my_total,
+        credit_balance=debit.balance_after,
+    )
+
+
+def _refund(record: Contribution | MiniCrowdFundingSupport, *, now: datetime, reason: str) -> None:
+    """Give a completed contribution's or support's credits back (caller holds the locks)."""
+    record.refund_ledger_entry = ledger_post(
+        user_id=record.user_id,
+        amount=record.amount,
+        entry_type=CreditLedgerEntry.Type.STREAM_FUNDING_REFUND,
+        description=reason,
+    )
+    record.status = FundingStatus.REFUNDED
+    record.refunded_at = now
+    record.save(update_fields=["status", "refund_ledger_entry", "refunded_at", "updated_at"])
+
+
+@transaction.atomic
+def contribution_refund(*, contribution_id: str) -> Contribution:
+    """Refund one completed contribution (an operator's decision, from the admin)."""
+    _check_id(contribution_id, "contributionId")
+    stream_id = (
+        Contribution.objects.filter(pk=contribution_id).values_list("stream_id", flat=True).first()
+    )
+    if stream_id is None:
+        raise NotFound("Contribution not found")
+    LiveStream.objects.select_for_update().filter(pk=stream_id).first()
+    contribution = Contribution.objects.select_for_update().get(pk=contribution_id)
+    if contribution.status != Contribution.Status.COMPLETED:
+        raise Conflict(f"Contribution is {contribution.status}, only completed ones are refunded")
+    _refund(contribution, now=timezone.now(), reason=f"Refund of contribution {contribution.pk}")
+    LiveStream.objects.filter(pk=stream_id).update(
+        collected_funding=F("collected_funding") - contribution.amount, updated_at=timezone.now()
+    )
+    return contribution
+
+
+@transaction.atomic
+def live_stream_cancel(*, user: User, stream_id: str) -> LiveStream:
+    """The creator cancels a scheduled or preparing stream. In the same transaction every
+    completed contribution and mini crowd funding support is refunded through the ledger,
+    and the stream's mini crowd fundings are cancelled."""
+    _check_id(stream_id, "id")
+    stream = _locked_stream(stream_id)
+    if stream.creator_id != user.pk:
+        raise Forbidden("Only the stream's creator can cancel it")
+    if stream.status not in CANCELLABLE_STATUSES:
+        raise Conflict(f"Live stream is {stream.status}, it cannot be cancelled")
+
+    now = timezone.now()
+    minis = list(MiniCrowdFunding.objects.select_for_update().filter(stream=stream).order_by("id"))
+    to_refund: list[Contribution | MiniCrowdFundingSupport] = [
+        *Contribution.objects.select_for_update().filter(
+            stream=stream, status=FundingStatus.COMPLETED
+        ),
+        *MiniCrowdFundingSupport.objects.select_for_update().filter(
+            mini_crowd_funding__in=minis, status=FundingStatus.COMPLETED
+        ),
+    ]
+    # Wallets are locked in id order, as every other transaction does, so none deadlocks.
+    funder_ids = sorted({record.user_id for record in to_refund})
+    list(User.objects.select_for_update().filter(pk__in=funder_ids).order_by("pk").values("pk"))
+    for record in sorted(to_refund, key=lambda record: (record.user_id, record.pk)):
+        _refund(record, now=now, reason=f"Refund: live stream {stream.pk} cancelled")
+    for mini in minis:
+        mini.status = MiniCrowdFunding.Status.CANCELLED
+        mini.collected = 0
+        mini.save(update_fields=["status", "collected", "updated_at"])
+
+    stream.status = LiveStream.Status.CANCELLED_BY_HOST
+    stream.collected_funding = 0
+    stream.save(update_fields=["status", "collected_funding", "updated_at"])
+    return stream
