@@ -1,6 +1,11 @@
 """Fixtures shared by the whole suite."""
 
+import os
+import tempfile
+from pathlib import Path
+
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.test.utils import override_settings
 from rest_framework.test import APIClient
@@ -13,6 +18,16 @@ def access_token_for(user) -> str:
     refresh = RefreshToken.for_user(user)
     refresh[TOKEN_VERSION_CLAIM] = user.token_version
     return str(refresh.access_token)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """SQLite tests use a file database, not shared-cache memory, so tests with threads get
+    the real locking (busy timeout, BEGIN IMMEDIATE) that production has."""
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        path = Path(tempfile.gettempdir()) / f"allmine-test-{os.getpid()}.sqlite3"
+        database.setdefault("TEST", {})["NAME"] = str(path)
 
 
 @pytest.fixture(scope="session", autouse=True)
