@@ -1,8 +1,28 @@
 """Settings for the Allmine backend, read from the environment.
 
 Local defaults need nothing: SQLite in the project folder, DEBUG on, a development secret
-key. With DJANGO_ENV=production the service refuses to start without DJANGO_SECRET_KEY and
-DJANGO_ALLOWED_HOSTS, and DEBUG is off.
+key, an in-process cache. With DJANGO_ENV=production the service refuses to start without
+DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS, DEBUG is off and the HTTPS hardening of
+`manage.py check --deploy` is on.
+
+Environment (all optional outside production):
+  DJANGO_ENV                 `production` switches on the checks and hardening below
+  DJANGO_SECRET_KEY          required in production
+  DJANGO_ALLOWED_HOSTS       comma-separated; required in production
+  DJANGO_DEBUG               defaults to on locally, off in production
+  DATABASE_URL               e.g. postgres://user:pass@host:5432/allmine (default: SQLite)
+  DATABASE_CONN_MAX_AGE      seconds a connection is kept between requests (default 60)
+  DATABASE_POOL              `true`: psycopg's connection pool instead of persistent connections
+  DATABASE_POOL_MAX_SIZE     connections per process with the pool (default 4)
+  REDIS_URL                  e.g. redis://127.0.0.1:6379/0 for the shared cache (throttles);
+                             unset: a local-memory cache per process
+  CORS_ALLOWED_ORIGINS       comma-separated origins of the web client
+  DJANGO_SECURE_SSL_REDIRECT redirect http to https (production default on)
+  DJANGO_SECURE_HSTS_SECONDS HSTS max-age (production default one year)
+  DJANGO_SECURE_PROXY_SSL_HEADER  `true` when a proxy that sets X-Forwarded-Proto terminates TLS
+  CSRF_TRUSTED_ORIGINS       comma-separated, for the admin behind a proxy
+  THROTTLE_AUTH_RATE, THROTTLE_FUNDING_RATE  e.g. `20/min`
+  LOG_LEVEL, LOG_FORMAT      LOG_FORMAT=json (production default) or `text`
 """
 
 import os
@@ -60,13 +80,17 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "corsheaders",
     "users",
     "livestreams",
     "crowdfunding",
 ]
 
 MIDDLEWARE = [
+    "allmine.api.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -111,6 +135,48 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+else:
+    # Fail fast while the server is unreachable instead of holding a worker.
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].setdefault(
+        "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 3)
+    )
+    if env_bool("DATABASE_POOL", default=False):
+        # psycopg's pool: connections are checked before use, so a restarted server is fine.
+        from psycopg_pool import ConnectionPool
+
+        DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps the connections
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+        DATABASES["default"]["OPTIONS"]["pool"] = {
+            "min_size": env_int("DATABASE_POOL_MIN_SIZE", 1),
+            "max_size": env_int("DATABASE_POOL_MAX_SIZE", 4),
+            "timeout": env_int("DATABASE_POOL_TIMEOUT", 10),
+            "check": ConnectionPool.check_connection,
+        }
+
+# --- Cache (throttle counters) -----------------------------------------------------------
+
+REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+if REDIS_URL:
+    # Shared by every app server, so throttles count across the whole fleet.
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "allmine"),
+            "OPTIONS": {
+                "SOCKET_CONNECT_TIMEOUT": 2,
+                "SOCKET_TIMEOUT": 2,
+            },
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "allmine",
+        }
+    }
 
 AUTH_USER_MODEL = "users.User"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -129,6 +195,51 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# whitenoise serves the admin's and the API docs' static files from gunicorn. In production
+# they are compressed and named by content hash (needs `collectstatic` first).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if IS_PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+
+# Outside production, serve straight from the apps' folders: no collectstatic needed.
+WHITENOISE_USE_FINDERS = not IS_PRODUCTION
+WHITENOISE_AUTOREFRESH = not IS_PRODUCTION
+
+# --- HTTPS and cookies (what `manage.py check --deploy` asks for) -------------------------
+
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=IS_PRODUCTION)
+# Load balancers probe the health endpoint over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^api/v1/health$"]
+if env_bool("DJANGO_SECURE_PROXY_SSL_HEADER", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31_536_000 if IS_PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", IS_PRODUCTION)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", IS_PRODUCTION)
+SESSION_COOKIE_SECURE = IS_PRODUCTION
+CSRF_COOKIE_SECURE = IS_PRODUCTION
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+X_FRAME_OPTIONS = "DENY"
+
+# --- CORS for the web client --------------------------------------------------------------
+
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_HEADERS = (
+    "accept",
+    "authorization",
+    "content-type",
+    "idempotency-key",
+    "x-request-id",
+)
+CORS_EXPOSE_HEADERS = ("X-Total-Count", "X-Request-ID", "Retry-After")
+CORS_PREFLIGHT_MAX_AGE = 3600
 
 APPEND_SLASH = False
 
@@ -179,6 +290,10 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
+    "ENUM_NAME_OVERRIDES": {
+        "DependencyStateEnum": "allmine.api.health.DEPENDENCY_STATES",
+        "MiniCrowdFundingStatusEnum": "crowdfunding.models.MiniCrowdFunding.Status",
+    },
 }
 
 # Shown for streams whose creator uploaded no thumbnail.
@@ -186,11 +301,32 @@ DEFAULT_THUMBNAIL_URL = os.environ.get(
     "DEFAULT_THUMBNAIL_URL", "https://cdn.allmine.example/stream/default-thumbnail.png"
 )
 
+# One line per request (`allmine.request`) and every other record, each with the request id.
+# Tokens and passwords are never logged: only method, path (no query string), status, time.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "json" if IS_PRODUCTION else "text").strip().lower()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "allmine.api.logging.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "allmine.api.logging.JsonFormatter"},
+        "text": {
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # The request log line says it already; django.request would repeat each 4xx.
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "ERROR"},
+    },
 }
 
 # Money requests repeated with the same Idempotency-Key within this window are answered once.

@@ -3,9 +3,11 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from allmine.api import views as api_views
+from allmine.api.health import HealthView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/health", HealthView.as_view(), name="health"),
     path("api/v1/", include("users.urls")),
     path("api/v1/", include("crowdfunding.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -1,0 +1,114 @@
+"""Request ids and structured request logs.
+
+`RequestIdMiddleware` takes the caller's `X-Request-ID` (when it is a sane token) or makes one,
+echoes it in the response and puts it on every log record written while the request runs.
+It then logs one line per request: method, path, status, duration, user id, request id.
+
+Never logged: headers (so no `Authorization`), query strings, bodies (so no passwords).
+"""
+
+import json
+import logging
+import re
+import time
+import uuid
+from contextvars import ContextVar
+from datetime import datetime
+from datetime import timezone as dt_timezone
+
+from django.utils.functional import SimpleLazyObject, empty
+
+from allmine.api.formats import format_datetime
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# Letters, digits and `-._:`, up to 128 characters: anything else could forge log lines.
+VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
+request_logger = logging.getLogger("allmine.request")
+
+
+def current_request_id() -> str:
+    return request_id_var.get()
+
+
+class RequestIdMiddleware:
+    """Outermost middleware: every response, error or redirect, carries the request id."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.headers.get(REQUEST_ID_HEADER, "")
+        request_id = incoming if VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.request_id = request_id
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+            response[REQUEST_ID_HEADER] = request_id
+            self._log(request, response.status_code, started)
+            return response
+        finally:
+            request_id_var.reset(token)
+
+    @staticmethod
+    def _log(request, status_code: int, started: float) -> None:
+        user_id = _user_id(request)
+        level = logging.ERROR if status_code >= 500 else logging.INFO
+        request_logger.log(
+            level,
+            "%s %s %s",
+            request.method,
+            request.path,
+            status_code,
+            extra={
+                "http": {
+                    "method": request.method,
+                    "path": request.path,
+                    "status": status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "user_id": user_id,
+                    "remote_addr": request.META.get("REMOTE_ADDR"),
+                }
+            },
+        )
+
+
+def _user_id(request) -> str | None:
+    """The id of the user DRF authenticated, without loading a session user from the DB."""
+    user = getattr(request, "user", None)
+    if user is None or (isinstance(user, SimpleLazyObject) and user._wrapped is empty):
+        return None
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return str(user.pk)
+
+
+class RequestIdFilter(logging.Filter):
+    """Puts the current request id on every record (`-` outside a request)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            record.request_id = request_id_var.get()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request id, and the `http`
+    fields of request lines or the traceback of errors."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": format_datetime(datetime.fromtimestamp(record.created, tz=dt_timezone.utc)),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", request_id_var.get()),
+        }
+        http = getattr(record, "http", None)
+        if http is not None:
+            entry["http"] = http
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)

@@ -1,0 +1,114 @@
+"""GET /api/v1/health: dependency reachability in the envelope, for load balancers."""
+
+import re
+from unittest import mock
+
+import pytest
+from django.db import OperationalError
+from django.test.utils import override_settings
+
+URL = "/api/v1/health"
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+
+pytestmark = pytest.mark.django_db
+
+
+def test_all_up_is_200_envelope(api_client):
+    response = api_client.get(URL)
+
+    assert response.status_code == 200
+    body = response.json()
+    assert list(body) == ["isSuccess", "statusCode", "data", "errors", "timestamp"]
+    assert body["isSuccess"] is True
+    assert body["statusCode"] == 200
+    assert body["data"] == {"status": "ok", "checks": {"database": "ok", "cache": "ok"}}
+    assert body["errors"] == []
+    assert DATE_RE.match(body["timestamp"])
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_needs_no_token_and_ignores_a_bad_one(api_client):
+    api_client.credentials(HTTP_AUTHORIZATION="Bearer not-a-jwt")
+
+    response = api_client.get(URL)
+
+    assert response.status_code == 200
+
+
+def test_database_down_is_503(api_client):
+    with mock.patch(
+        "django.db.backends.base.base.BaseDatabaseWrapper.cursor",
+        side_effect=OperationalError("connection refused"),
+    ):
+        response = api_client.get(URL)
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["isSuccess"] is False
+    assert body["statusCode"] == 503
+    assert body["data"] is None
+    assert body["errors"] == ["Service unavailable", "database: unavailable"]
+    assert response["Retry-After"] == "5"
+    assert "connection refused" not in response.content.decode()
+
+
+def test_cache_down_is_503(api_client):
+    with mock.patch("allmine.api.health.cache.set", side_effect=ConnectionError("redis down")):
+        response = api_client.get(URL)
+
+    assert response.status_code == 503
+    assert response.json()["errors"] == ["Service unavailable", "cache: unavailable"]
+
+
+def test_both_down_names_both(api_client):
+    with (
+        mock.patch("allmine.api.health.database_is_up", return_value=False),
+        mock.patch("allmine.api.health.cache_is_up", return_value=False),
+    ):
+        response = api_client.get(URL)
+
+    assert response.status_code == 503
+    assert response.json()["errors"] == [
+        "Service unavailable",
+        "database: unavailable",
+        "cache: unavailable",
+    ]
+
+
+def test_is_never_throttled(api_client):
+    # Every rate-limited view answers 429 while throttles refuse everything; health does not.
+    throttle = "rest_framework.throttling.SimpleRateThrottle"
+    with (
+        mock.patch(f"{throttle}.allow_request", return_value=False),
+        mock.patch(f"{throttle}.wait", return_value=60),
+    ):
+        login = api_client.post("/api/v1/auth/login", {}, format="json")
+        statuses = {api_client.get(URL).status_code for _ in range(5)}
+
+    assert login.status_code == 429
+    assert statuses == {200}
+
+
+def test_only_get(api_client):
+    response = api_client.post(URL, {}, format="json")
+
+    assert response.status_code == 405
+    assert response.json()["errors"][0] == "Method not allowed"
+
+
+def test_exempt_from_https_redirect(api_client):
+    with override_settings(SECURE_SSL_REDIRECT=True):
+        health = api_client.get(URL)
+        other = api_client.get("/api/v1/live-stream/funded")
+
+    assert health.status_code == 200
+    assert other.status_code == 301
+
+
+def test_in_the_openapi_schema(api_client):
+    response = api_client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+
+    operation = response.json()["paths"]["/api/v1/health"]["get"]
+    assert operation["operationId"] == "health"
+    assert set(operation["responses"]) == {"200", "503", "500"}
+    assert operation.get("security") in ([], [{}], None)
