@@ -33,9 +33,7 @@ def _key_from(request) -> str | None:
     if key is None:
         return None
     if not key or len(key) > MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
-        raise InvalidInput(
-            f"{HEADER}: must be 1 to {MAX_KEY_LENGTH} printable ASCII characters"
-        )
+        raise InvalidInput(f"{HEADER}: must be 1 to {MAX_KEY_LENGTH} printable ASCII characters")
     return key
 
 
