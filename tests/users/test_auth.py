@@ -1,0 +1,259 @@
+"""Sign-in: login, refresh with rotation, logout, and every kind of bad token."""
+
+from datetime import timedelta
+
+import jwt
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+
+from conftest import access_token_for
+from tests.users.factories import TEST_PASSWORD, UserFactory
+from users.authentication import TOKEN_VERSION_CLAIM
+from users.models import User
+
+pytestmark = pytest.mark.django_db
+
+LOGIN = "/api/v1/auth/login"
+REFRESH = "/api/v1/auth/refresh"
+LOGOUT = "/api/v1/auth/logout"
+FUNDED = "/api/v1/live-stream/funded"
+
+
+def login(api_client, username: str, password: str = TEST_PASSWORD):
+    return api_client.post(LOGIN, {"username": username, "password": password}, format="json")
+
+
+def bearer(api_client, token: str):
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return api_client
+
+
+def assert_401(response):
+    assert response.status_code == 401
+    body = response.json()
+    assert body["isSuccess"] is False and body["statusCode"] == 401 and body["data"] is None
+    assert body["errors"][0] == "Authentication required"
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+class TestLogin:
+    def test_login_with_username_returns_a_working_pair(self, api_client, user):
+        response = login(api_client, user.username)
+
+        assert response.status_code == 200
+        data = response.json()["data"]
+        assert list(data) == [
+            "accessToken",
+            "refreshToken",
+            "expiresIn",
+            "refreshExpiresIn",
+            "user",
+        ]
+        assert data["expiresIn"] == 3600
+        assert data["refreshExpiresIn"] == 2_592_000
+        assert data["user"]["_id"] == user.id
+        assert data["user"]["username"] == user.username
+        access = AccessToken(data["accessToken"])
+        assert access["exp"] - access["iat"] == 3600
+        refresh = RefreshToken(data["refreshToken"])
+        assert refresh["exp"] - refresh["iat"] == 2_592_000
+        assert bearer(api_client, data["accessToken"]).get(FUNDED).status_code == 200
+
+    def test_login_with_email(self, api_client, user):
+        response = login(api_client, user.email.upper())
+
+        assert response.status_code == 200
+        assert response.json()["data"]["user"]["_id"] == user.id
+
+    @pytest.mark.parametrize("who", ["wrong-password", "unknown-user"])
+    def test_bad_credentials_are_a_401(self, api_client, user, who):
+        if who == "wrong-password":
+            response = login(api_client, user.username, "not-the-password")
+        else:
+            response = login(api_client, "nobody-here")
+
+        assert_401(response)
+        assert response.json()["errors"] == [
+            "Authentication required",
+            "Invalid username or password",
+        ]
+
+    def test_inactive_user_cannot_log_in(self, api_client):
+        inactive = UserFactory(is_active=False)
+
+        assert_401(login(api_client, inactive.username))
+
+    def test_suspended_user_is_a_403(self, api_client):
+        suspended = UserFactory(account_status=User.AccountStatus.SUSPENDED)
+
+        response = login(api_client, suspended.username)
+
+        assert response.status_code == 403
+        assert response.json()["errors"] == ["Insufficient permissions", "Account suspended"]
+
+    @pytest.mark.parametrize(
+        ("payload", "details"),
+        [
+            ({}, ["username: This field is required.", "password: This field is required."]),
+            ({"username": "a"}, ["password: This field is required."]),
+            ({"username": "", "password": "x"}, ["username: This field may not be blank."]),
+            ({"username": ["a"], "password": "x"}, ["username: Not a valid string."]),
+        ],
+    )
+    def test_bad_body_is_a_400(self, api_client, payload, details):
+        response = api_client.post(LOGIN, payload, format="json")
+
+        assert response.status_code == 400
+        assert response.json()["errors"] == ["Validation failed", *details]
+
+    def test_login_is_throttled(self, api_client, user, monkeypatch):
+        from rest_framework.throttling import ScopedRateThrottle
+
+        monkeypatch.setattr(
+            ScopedRateThrottle,
+            "THROTTLE_RATES",
+            {**ScopedRateThrottle.THROTTLE_RATES, "auth": "3/min"},
+        )
+        statuses = [login(api_client, user.username, "wrong").status_code for _ in range(4)]
+
+        assert statuses == [401, 401, 401, 429]
+
+
+class TestRefresh:
+    def test_refresh_rotates_and_retires_the_old_token(self, api_client, user):
+        first = login(api_client, user.username).json()["data"]
+
+        rotated = api_client.post(REFRESH, {"refreshToken": first["refreshToken"]}, format="json")
+        replay = api_client.post(REFRESH, {"refreshToken": first["refreshToken"]}, format="json")
+
+        assert rotated.status_code == 200
+        data = rotated.json()["data"]
+        assert list(data) == [
+            "accessToken",
+            "refreshToken",
+            "expiresIn",
+            "refreshExpiresIn",
+            "user",
+        ]
+        assert data["refreshToken"] != first["refreshToken"]
+        assert bearer(APIClient(), data["accessToken"]).get(FUNDED).status_code == 200
+        assert_401(replay)
+        again = api_client.post(REFRESH, {"refreshToken": data["refreshToken"]}, format="json")
+        assert again.status_code == 200
+
+    def test_access_token_is_not_a_refresh_token(self, api_client, user):
+        response = api_client.post(REFRESH, {"refreshToken": access_token_for(user)}, format="json")
+
+        assert_401(response)
+
+    @pytest.mark.parametrize("token", ["garbage", "a.b.c", ""])
+    def test_malformed_refresh_token(self, api_client, token):
+        response = api_client.post(REFRESH, {"refreshToken": token}, format="json")
+
+        assert response.status_code in (400, 401)
+        assert response.json()["isSuccess"] is False
+
+    def test_suspended_user_cannot_refresh(self, api_client, user):
+        refresh = login(api_client, user.username).json()["data"]["refreshToken"]
+        User.objects.filter(pk=user.pk).update(account_status=User.AccountStatus.SUSPENDED)
+
+        response = api_client.post(REFRESH, {"refreshToken": refresh}, format="json")
+
+        assert response.status_code == 403
+
+
+class TestLogout:
+    def test_logout_revokes_access_and_refresh_tokens(self, api_client, user):
+        pair = login(api_client, user.username).json()["data"]
+        other_session = login(api_client, user.username).json()["data"]
+
+        response = bearer(api_client, pair["accessToken"]).post(LOGOUT)
+
+        assert response.status_code == 200
+        assert response.json()["data"] is None
+        assert_401(bearer(APIClient(), pair["accessToken"]).get(FUNDED))
+        assert_401(bearer(APIClient(), other_session["accessToken"]).get(FUNDED))
+        for refresh in (pair["refreshToken"], other_session["refreshToken"]):
+            assert_401(APIClient().post(REFRESH, {"refreshToken": refresh}, format="json"))
+        assert login(APIClient(), user.username).status_code == 200
+
+    def test_logout_needs_a_token(self, api_client):
+        assert_401(api_client.post(LOGOUT))
+
+
+class TestBadTokens:
+    def _forge(self, user, *, key=None, **overrides) -> str:
+        token = AccessToken.for_user(user)
+        token[TOKEN_VERSION_CLAIM] = user.token_version
+        payload = {**token.payload, **overrides}
+        return jwt.encode(payload, key or settings.SIMPLE_JWT["SIGNING_KEY"], algorithm="HS256")
+
+    def test_valid_token_works(self, api_client, user):
+        assert bearer(api_client, self._forge(user)).get(FUNDED).status_code == 200
+
+    def test_expired_token(self, api_client, user):
+        token = AccessToken.for_user(user)
+        token[TOKEN_VERSION_CLAIM] = user.token_version
+        token.set_exp(lifetime=-timedelta(seconds=1))
+
+        assert_401(bearer(api_client, str(token)).get(FUNDED))
+
+    def test_wrongly_signed_token(self, api_client, user):
+        assert_401(bearer(api_client, self._forge(user, key="another-key" * 4)).get(FUNDED))
+
+    def test_tampered_token(self, api_client, user):
+        other = UserFactory()
+        header, payload, signature = self._forge(user).split(".")
+        forged_payload = self._forge(other).split(".")[1]
+
+        assert_401(bearer(api_client, f"{header}.{forged_payload}.{signature}").get(FUNDED))
+        assert_401(bearer(api_client, f"{header}.{payload}.{signature[:-4]}AAAA").get(FUNDED))
+
+    def test_refresh_token_is_not_an_access_token(self, api_client, user):
+        refresh = RefreshToken.for_user(user)
+        refresh[TOKEN_VERSION_CLAIM] = user.token_version
+
+        assert_401(bearer(api_client, str(refresh)).get(FUNDED))
+
+    def test_token_of_a_deleted_user(self, api_client):
+        ghost = UserFactory()
+        token = self._forge(ghost)
+        ghost.delete()
+
+        assert_401(bearer(api_client, token).get(FUNDED))
+
+    def test_token_without_version_claim(self, api_client, user):
+        token = AccessToken.for_user(user)  # not issued by our login
+
+        assert_401(bearer(api_client, str(token)).get(FUNDED))
+
+    def test_alg_none_token(self, api_client, user):
+        payload = AccessToken.for_user(user).payload
+        token = jwt.encode(payload, key=None, algorithm="none")
+
+        assert_401(bearer(api_client, token).get(FUNDED))
+
+    @pytest.mark.parametrize(
+        "header",
+        ["Bearer", "Bearer ", "Bearer a b", "Bearer not.a.jwt", "Basic dXNlcjpwYXNz", "Token abc"],
+    )
+    def test_malformed_authorization_headers(self, api_client, header):
+        api_client.credentials(HTTP_AUTHORIZATION=header)
+
+        assert_401(api_client.get(FUNDED))
+
+    def test_missing_token(self, api_client):
+        response = api_client.get(FUNDED)
+
+        assert_401(response)
+        assert response.json()["errors"] == ["Authentication required"]
+
+    def test_suspended_user_with_a_valid_token_is_a_403(self, client_for):
+        suspended = UserFactory(account_status=User.AccountStatus.SUSPENDED)
+
+        response = client_for(suspended).get(FUNDED)
+
+        assert response.status_code == 403
+        assert response.json()["errors"] == ["Insufficient permissions", "Account suspended"]
