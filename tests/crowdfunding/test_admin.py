@@ -1,0 +1,373 @@
+"""Admin for contributions, mini crowd fundings and supports, and the stream's money inlines."""
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.contrib.messages import get_messages
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from crowdfunding.admin import INLINE_LIMIT
+from crowdfunding.models import (
+    Contribution,
+    IdempotencyRecord,
+    MiniCrowdFunding,
+    MiniCrowdFundingSupport,
+)
+from livestreams.models import LiveStream
+from tests.crowdfunding.factories import ContributionFactory, MiniCrowdFundingFactory
+from tests.livestreams.factories import LiveStreamFactory
+from tests.users.factories import UserFactory
+from users.models import CreditLedgerEntry
+
+pytestmark = pytest.mark.django_db
+
+CONTRIBUTIONS = reverse("admin:crowdfunding_contribution_changelist")
+
+
+def _queries_for(client, url: str) -> int:
+    client.get(url)  # warm caches (content types, session) so only the page is counted
+    with CaptureQueriesContext(connection) as context:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(context.captured_queries)
+
+
+def _support(mini=None, user=None, amount: int = 30) -> MiniCrowdFundingSupport:
+    return MiniCrowdFundingSupport.objects.create(
+        user=user or UserFactory(),
+        mini_crowd_funding=mini or MiniCrowdFundingFactory(),
+        amount=amount,
+    )
+
+
+def _ids(response) -> list[str]:
+    return [row.pk for row in response.context["cl"].result_list]
+
+
+def test_contribution_changelist_shows_rows_with_constant_queries(
+    admin_client, django_assert_num_queries
+):
+    ContributionFactory(
+        user=UserFactory(username="ayse"), stream=LiveStreamFactory(title="Canlı konser")
+    )
+    at_one_size = _queries_for(admin_client, CONTRIBUTIONS)
+    ContributionFactory.create_batch(19)  # each with its own user and stream
+
+    with django_assert_num_queries(at_one_size):
+        response = admin_client.get(CONTRIBUTIONS)
+
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == 20
+    body = response.content.decode()
+    assert "ayse" in body
+    assert "Canlı konser" in body
+
+
+def test_contribution_changelist_filters_by_status_stream_and_searches(admin_client):
+    concert = LiveStreamFactory(title="Canlı konser")
+    mine = ContributionFactory(user=UserFactory(username="ayse"), stream=concert)
+    refunded = ContributionFactory(stream=concert, status=Contribution.Status.REFUNDED)
+    elsewhere = ContributionFactory(user=UserFactory(username="mehmet"))
+
+    assert _ids(admin_client.get(CONTRIBUTIONS, {"q": "ayse"})) == [mine.pk]
+    assert set(_ids(admin_client.get(CONTRIBUTIONS, {"q": "konser"}))) == {mine.pk, refunded.pk}
+    assert set(_ids(admin_client.get(CONTRIBUTIONS, {"q": concert.pk}))) == {
+        mine.pk,
+        refunded.pk,
+    }
+    assert set(_ids(admin_client.get(CONTRIBUTIONS, {"stream": concert.pk}))) == {
+        mine.pk,
+        refunded.pk,
+    }
+    assert _ids(admin_client.get(CONTRIBUTIONS, {"status__exact": "refunded"})) == [refunded.pk]
+    assert elsewhere.pk in _ids(admin_client.get(CONTRIBUTIONS, {"status__exact": "completed"}))
+
+
+def test_contribution_change_page_is_read_only(admin_client):
+    contribution = ContributionFactory(user=UserFactory(username="ayse"), amount=120)
+
+    response = admin_client.get(
+        reverse("admin:crowdfunding_contribution_change", args=[contribution.pk])
+    )
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "ayse" in body
+    assert "120" in body
+    assert 'name="amount"' not in body
+    assert response.context["has_change_permission"] is False
+
+
+def test_contribution_amount_cannot_be_changed_added_or_deleted(admin_client):
+    contribution = ContributionFactory(amount=120)
+    change_url = reverse("admin:crowdfunding_contribution_change", args=[contribution.pk])
+
+    change = admin_client.post(change_url, {"amount": 1, "status": "completed"})
+    add = admin_client.post(
+        reverse("admin:crowdfunding_contribution_add"),
+        {"user": contribution.user_id, "stream": contribution.stream_id, "amount": 5},
+    )
+    delete = admin_client.post(
+        reverse("admin:crowdfunding_contribution_delete", args=[contribution.pk]), {"post": "yes"}
+    )
+
+    assert (change.status_code, add.status_code, delete.status_code) == (403, 403, 403)
+    contribution.refresh_from_db()
+    assert (contribution.amount, contribution.status) == (120, Contribution.Status.COMPLETED)
+    assert Contribution.objects.count() == 1
+
+
+def test_refund_action_refunds_completed_and_reports_skipped(admin_client):
+    stream = LiveStreamFactory(title="Canlı konser")
+    funder = UserFactory(username="ayse")
+    completed = ContributionFactory(user=funder, stream=stream, amount=120)
+    already = ContributionFactory(stream=stream, status=Contribution.Status.REFUNDED, amount=40)
+    funder.refresh_from_db()
+    assert funder.credit_balance == 0
+    assert LiveStream.objects.get(pk=stream.pk).collected_funding == 120
+
+    response = admin_client.post(
+        CONTRIBUTIONS,
+        {"action": "refund_selected", "_selected_action": [completed.pk, already.pk]},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    completed.refresh_from_db()
+    funder.refresh_from_db()
+    assert completed.status == Contribution.Status.REFUNDED
+    assert completed.refunded_at is not None
+    assert funder.credit_balance == 120
+    refund = CreditLedgerEntry.objects.get(pk=completed.refund_ledger_entry_id)
+    assert (refund.user_id, refund.type, refund.amount, refund.balance_after) == (
+        funder.pk,
+        CreditLedgerEntry.Type.STREAM_FUNDING_REFUND,
+        120,
+        120,
+    )
+    assert LiveStream.objects.get(pk=stream.pk).collected_funding == 0
+    already_refunds = CreditLedgerEntry.objects.filter(
+        user_id=already.user_id, type=CreditLedgerEntry.Type.STREAM_FUNDING_REFUND
+    )
+    assert already_refunds.count() == 1  # the factory's, not a second one
+    texts = [str(message) for message in get_messages(response.wsgi_request)]
+    assert "Refunded 1 contribution(s)." in texts
+    skipped = next(text for text in texts if text.startswith("Skipped 1 contribution(s):"))
+    assert already.pk in skipped
+    assert "refunded" in skipped
+
+
+def test_refund_action_needs_the_change_permission(client):
+    viewer = UserFactory(username="operator", is_staff=True)
+    viewer.user_permissions.add(
+        Permission.objects.get(codename="view_contribution", content_type__app_label="crowdfunding")
+    )
+    client.force_login(viewer)
+    contribution = ContributionFactory()
+
+    listing = client.get(CONTRIBUTIONS)
+    response = client.post(
+        CONTRIBUTIONS, {"action": "refund_selected", "_selected_action": [contribution.pk]}
+    )
+
+    assert listing.status_code == 200
+    assert 'value="refund_selected"' not in listing.content.decode()
+    assert response.status_code == 200  # shown again with "no action selected"
+    contribution.refresh_from_db()
+    assert contribution.status == Contribution.Status.COMPLETED
+
+
+def test_stream_change_page_has_read_only_money_inlines_with_constant_queries(
+    admin_client, django_assert_num_queries
+):
+    stream = LiveStreamFactory(title="Canlı konser")
+    ContributionFactory(user=UserFactory(username="ayse"), stream=stream, amount=77)
+    MiniCrowdFundingFactory(stream=stream, title="New microphone", goal=200)
+    url = reverse("admin:livestreams_livestream_change", args=[stream.pk])
+    at_one_size = _queries_for(admin_client, url)
+    ContributionFactory.create_batch(19, stream=stream)
+
+    with django_assert_num_queries(at_one_size):
+        response = admin_client.get(url)
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "ayse" in body
+    assert "New microphone" in body
+    assert f"?stream={stream.pk}" in body
+    assert "20 contributions" in body
+    inlines = {
+        formset.formset.prefix: formset for formset in response.context["inline_admin_formsets"]
+    }
+    contributions = inlines["contributions"]
+    assert len(contributions.formset.forms) == 20
+    assert not contributions.has_add_permission
+    assert not contributions.has_change_permission
+    assert not contributions.has_delete_permission
+    assert not inlines["mini_crowd_fundings"].has_change_permission
+
+
+def test_stream_change_page_shows_only_the_latest_contributions(admin_client):
+    stream = LiveStreamFactory()
+    ContributionFactory.create_batch(INLINE_LIMIT + 1, stream=stream)
+
+    response = admin_client.get(reverse("admin:livestreams_livestream_change", args=[stream.pk]))
+
+    inlines = {
+        formset.formset.prefix: formset for formset in response.context["inline_admin_formsets"]
+    }
+    assert len(inlines["contributions"].formset.forms) == INLINE_LIMIT
+    assert f"{INLINE_LIMIT + 1} contributions" in response.content.decode()
+
+
+def test_stream_with_contributions_can_be_edited_but_not_deleted(admin_client):
+    stream = LiveStreamFactory(title="Canlı konser", funding_goal=1000)
+    ContributionFactory.create_batch(2, stream=stream, amount=100)
+    change_url = reverse("admin:livestreams_livestream_change", args=[stream.pk])
+    delete_url = reverse("admin:livestreams_livestream_delete", args=[stream.pk])
+
+    page = admin_client.get(change_url)
+    assert page.context["has_delete_permission"] is False
+    assert delete_url not in page.content.decode()
+    assert admin_client.get(delete_url).status_code == 403
+    assert admin_client.post(delete_url, {"post": "yes"}).status_code == 403
+
+    data = {
+        "creator": stream.creator_id,
+        "title": "Canlı konser (yeni saat)",
+        "live_stream_type": stream.live_stream_type,
+        "status": stream.status,
+        "interest": stream.interest,
+        "duration_goal": stream.duration_goal,
+        "funding_goal": 1500,
+        "collected_funding": 1,
+        "planned_start_date_0": stream.planned_start_date.strftime("%Y-%m-%d"),
+        "planned_start_date_1": stream.planned_start_date.strftime("%H:%M:%S"),
+        "planned_end_date_0": stream.planned_end_date.strftime("%Y-%m-%d"),
+        "planned_end_date_1": stream.planned_end_date.strftime("%H:%M:%S"),
+    }
+    for formset in page.context["inline_admin_formsets"]:
+        management = formset.formset.management_form
+        for name in ("TOTAL_FORMS", "INITIAL_FORMS", "MIN_NUM_FORMS", "MAX_NUM_FORMS"):
+            data[f"{management.prefix}-{name}"] = management[name].value()
+    response = admin_client.post(change_url, data)
+
+    assert response.status_code == 302
+    stream.refresh_from_db()
+    assert (stream.title, stream.funding_goal, stream.collected_funding) == (
+        "Canlı konser (yeni saat)",
+        1500,
+        200,
+    )
+    assert Contribution.objects.filter(stream=stream, amount=100).count() == 2
+
+
+def test_mini_crowd_funding_changelist_and_change_page(admin_client, django_assert_num_queries):
+    url = reverse("admin:crowdfunding_minicrowdfunding_changelist")
+    mini = MiniCrowdFundingFactory(
+        title="New microphone", goal=200, stream=LiveStreamFactory(title="Canlı konser")
+    )
+    MiniCrowdFunding.objects.filter(pk=mini.pk).update(collected=50)
+    at_one_size = _queries_for(admin_client, url)
+    MiniCrowdFundingFactory.create_batch(19)
+
+    with django_assert_num_queries(at_one_size):
+        response = admin_client.get(url)
+
+    assert response.context["cl"].result_count == 20
+    body = response.content.decode()
+    row = next(line for line in body.splitlines() if "New microphone" in line)
+    assert "Canlı konser" in row
+    assert '<td class="field-goal">200</td>' in row
+    assert '<td class="field-collected">50</td>' in row
+    assert '<td class="field-percentage">25</td>' in row
+    assert _ids(admin_client.get(url, {"status__exact": "active", "q": "microphone"}))
+    change = admin_client.get(reverse("admin:crowdfunding_minicrowdfunding_change", args=[mini.pk]))
+    assert change.status_code == 200
+    assert {"collected", "percentage", "status"} <= set(change.context["adminform"].readonly_fields)
+
+
+def test_mini_crowd_funding_goal_is_editable_but_collected_and_status_are_not(admin_client):
+    mini = MiniCrowdFundingFactory(goal=200)
+    MiniCrowdFunding.objects.filter(pk=mini.pk).update(collected=50)
+
+    response = admin_client.post(
+        reverse("admin:crowdfunding_minicrowdfunding_change", args=[mini.pk]),
+        {"title": "Bigger microphone", "goal": 400, "collected": 9999, "status": "completed"},
+    )
+
+    assert response.status_code == 302
+    mini.refresh_from_db()
+    assert (mini.title, mini.goal, mini.collected, mini.status) == (
+        "Bigger microphone",
+        400,
+        50,
+        MiniCrowdFunding.Status.ACTIVE,
+    )
+
+
+def test_support_changelist_and_read_only_change_page(admin_client, django_assert_num_queries):
+    url = reverse("admin:crowdfunding_minicrowdfundingsupport_changelist")
+    support = _support(
+        mini=MiniCrowdFundingFactory(title="New microphone"),
+        user=UserFactory(username="ayse"),
+        amount=30,
+    )
+    at_one_size = _queries_for(admin_client, url)
+    for _ in range(19):
+        _support()
+
+    with django_assert_num_queries(at_one_size):
+        response = admin_client.get(url)
+
+    assert response.context["cl"].result_count == 20
+    body = response.content.decode()
+    assert "ayse" in body
+    assert "New microphone" in body
+    assert _ids(admin_client.get(url, {"q": "ayse", "status__exact": "completed"})) == [support.pk]
+    change_url = reverse("admin:crowdfunding_minicrowdfundingsupport_change", args=[support.pk])
+    change = admin_client.get(change_url)
+    assert change.status_code == 200
+    assert 'name="amount"' not in change.content.decode()
+    assert admin_client.post(change_url, {"amount": 1}).status_code == 403
+    assert (
+        admin_client.get(reverse("admin:crowdfunding_minicrowdfundingsupport_add")).status_code
+        == 403
+    )
+    support.refresh_from_db()
+    assert support.amount == 30
+
+
+def test_idempotency_record_changelist_and_read_only_change_page(
+    admin_client, django_assert_num_queries
+):
+    url = reverse("admin:crowdfunding_idempotencyrecord_changelist")
+
+    def record(user=None, key=None) -> IdempotencyRecord:
+        user = user or UserFactory()
+        return IdempotencyRecord.objects.create(
+            user=user,
+            key=key or f"key-{user.username}",
+            fingerprint="0" * 64,
+            response_status=201,
+            response_data={"amount": 100},
+        )
+
+    first = record(UserFactory(username="ayse"), "retry-me-7")
+    at_one_size = _queries_for(admin_client, url)
+    for _ in range(19):
+        record()
+
+    with django_assert_num_queries(at_one_size):
+        response = admin_client.get(url)
+
+    assert response.context["cl"].result_count == 20
+    assert "retry-me-7" in response.content.decode()
+    assert _ids(admin_client.get(url, {"q": "ayse"})) == [first.pk]
+    change_url = reverse("admin:crowdfunding_idempotencyrecord_change", args=[first.pk])
+    assert admin_client.get(change_url).status_code == 200
+    assert admin_client.post(change_url, {"key": "other"}).status_code == 403
+    delete_url = reverse("admin:crowdfunding_idempotencyrecord_delete", args=[first.pk])
+    assert admin_client.post(delete_url, {"post": "yes"}).status_code == 403
+    assert IdempotencyRecord.objects.filter(pk=first.pk, key="retry-me-7").exists()

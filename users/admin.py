@@ -1,0 +1,103 @@
+"""Admin for identity and the credit wallet. Balances and the ledger are read-only here:
+credits move only through `users.services.ledger_post` and the services that call it."""
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db import models
+from django.urls import reverse
+from django.utils.html import format_html
+
+from users.models import CreditLedgerEntry, Media, User
+
+
+@admin.register(Media)
+class MediaAdmin(admin.ModelAdmin):
+    list_display = ("id", "url", "type", "created_at")
+    list_filter = ("type",)
+    search_fields = ("=id", "url")
+    list_select_related = ()  # no relations shown
+    readonly_fields = ("id", "created_at", "updated_at")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    list_display = (
+        "username",
+        "email",
+        "first_name",
+        "last_name",
+        "account_status",
+        "availability_status",
+        "credit_balance",
+        "is_staff",
+    )
+    list_filter = ("account_status", "availability_status", *BaseUserAdmin.list_filter)
+    search_fields = ("=id", "username", "email", "first_name", "last_name")
+    list_select_related = ()  # no relations shown
+    raw_id_fields = ("profile_photo",)
+    readonly_fields = ("id", "credit_balance", "ledger_entries_link", "token_version", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("id", "username", "password")}),
+        *BaseUserAdmin.fieldsets[1:],
+        (
+            "Allmine",
+            {
+                "fields": (
+                    "profile_photo",
+                    "availability_status",
+                    "account_status",
+                    "credit_balance",
+                    "ledger_entries_link",
+                    "token_version",
+                    "updated_at",
+                )
+            },
+        ),
+    )
+
+    @admin.display(description="Credit ledger")
+    def ledger_entries_link(self, obj: User) -> str:
+        if obj.pk is None:
+            return "-"
+        url = reverse("admin:users_creditledgerentry_changelist")
+        count = obj.ledger_entries.count()
+        return format_html('<a href="{}?user={}">{} ledger entries</a>', url, obj.pk, count)
+
+
+@admin.register(CreditLedgerEntry)
+class CreditLedgerEntryAdmin(admin.ModelAdmin):
+    """The ledger is the truth about credits: operators read it, nobody edits it."""
+
+    list_display = (
+        "created_at",
+        "id",
+        "user",
+        "type",
+        "status",
+        "amount",
+        "balance_after",
+        "description",
+    )
+    list_filter = ("type", "status")
+    search_fields = ("user__username", "=user__id", "=id")
+    list_select_related = ("user",)
+    readonly_fields = [
+        "id",
+        "user",
+        "type",
+        "status",
+        "amount",
+        "balance_after",
+        "description",
+        "created_at",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
