@@ -2,6 +2,7 @@
 
 import logging
 
+from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.http import Http404
 
 from allmine.api.envelope import envelope_error_response
@@ -14,7 +15,8 @@ def is_api_path(path: str) -> bool:
 
 
 class ApiExceptionMiddleware:
-    """Turns an unhandled exception in an API view into a 500 envelope (404 for Http404).
+    """Turns an exception escaping an API view into an envelope: Django's own 404, 403 and
+    400 exceptions keep their status; anything else is a 500 that is logged.
 
     Works with DEBUG on too, so a client never sees a stack trace or an HTML page.
     """
@@ -30,5 +32,9 @@ class ApiExceptionMiddleware:
             return None
         if isinstance(exception, Http404):
             return envelope_error_response(404)
+        if isinstance(exception, PermissionDenied):
+            return envelope_error_response(403)
+        if isinstance(exception, BadRequest | SuspiciousOperation):
+            return envelope_error_response(400)
         logger.exception("Unhandled error on %s %s", request.method, request.path)
         return envelope_error_response(500)

@@ -2,7 +2,7 @@
 
 from functools import cache
 
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema_serializer
 from rest_framework import serializers
 
 from allmine.api.messages import standard_message
@@ -12,23 +12,29 @@ from allmine.api.messages import standard_message
 def envelope_serializer(
     data_serializer: type[serializers.BaseSerializer] | None, many: bool = False
 ):
-    """A serializer class describing `{isSuccess, statusCode, data, errors, timestamp}`."""
+    """A serializer class describing `{isSuccess, statusCode, data, errors, timestamp}`.
+
+    Marked `many=False` so drf-spectacular does not wrap a list endpoint's envelope in an
+    array or a paginator: `data` is the array, and paging lives in the query and a header.
+    """
     if data_serializer is None:
         name = "EmptyEnvelope"
-        data_field = serializers.JSONField(allow_null=True, help_text="Always null.")
     else:
         base = data_serializer.__name__.removesuffix("Serializer")
         name = f"{base}ListEnvelope" if many else f"{base}Envelope"
-        data_field = data_serializer(many=many)
     attrs = {
-        "isSuccess": serializers.BooleanField(),
-        "statusCode": serializers.IntegerField(),
-        "data": data_field,
+        "isSuccess": serializers.BooleanField(help_text="Always true."),
+        "statusCode": serializers.IntegerField(help_text="Equals the HTTP status."),
+        "data": (
+            serializers.JSONField(allow_null=True, help_text="Always null.")
+            if data_serializer is None
+            else data_serializer(many=many)
+        ),
         "errors": serializers.ListField(child=serializers.CharField(), max_length=0),
         "timestamp": serializers.DateTimeField(),
         "Meta": type("Meta", (), {"ref_name": name}),
     }
-    return type(name, (serializers.Serializer,), attrs)
+    return extend_schema_serializer(many=False)(type(name, (serializers.Serializer,), attrs))
 
 
 class ErrorEnvelopeSerializer(serializers.Serializer):

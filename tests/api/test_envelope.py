@@ -1,0 +1,116 @@
+"""Every /api/ response, success or failure, is the envelope with API.md's messages."""
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+KEYS = ["isSuccess", "statusCode", "data", "errors", "timestamp"]
+TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+
+
+def assert_error_envelope(response, status: int, first_message: str) -> dict:
+    assert response.status_code == status
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert list(body) == KEYS
+    assert body["isSuccess"] is False
+    assert body["statusCode"] == status
+    assert body["data"] is None
+    assert body["errors"][0] == first_message
+    assert all(isinstance(message, str) for message in body["errors"])
+    assert TIMESTAMP.match(body["timestamp"])
+    return body
+
+
+@pytest.mark.parametrize("debug", [False, True])
+@pytest.mark.parametrize(
+    "url", ["/api/v1/nothing-here", "/api/", "/api/v1/live-stream/funded/", "/api/v2/x"]
+)
+def test_unknown_api_urls_are_a_404_envelope(auth_client, settings, debug, url):
+    settings.DEBUG = debug
+
+    assert_error_envelope(auth_client.get(url), 404, "Resource not found")
+
+
+def test_unknown_url_without_a_token_is_still_a_404(api_client):
+    assert_error_envelope(api_client.get("/api/v1/nothing"), 404, "Resource not found")
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_wrong_method_is_a_405_envelope(auth_client, method):
+    response = getattr(auth_client, method)("/api/v1/live-stream/funded")
+
+    assert_error_envelope(response, 405, "Method not allowed")
+    assert "GET" in response["Allow"]
+
+
+@pytest.mark.urls("tests.api.error_urls")
+@pytest.mark.parametrize("debug", [False, True])
+@pytest.mark.parametrize("url", ["/api/test/plain-crash", "/api/test/drf-crash"])
+def test_unhandled_exceptions_are_a_500_envelope_without_internals(
+    api_client, settings, debug, url
+):
+    settings.DEBUG = debug
+    api_client.raise_request_exception = False
+
+    response = api_client.get(url)
+
+    body = assert_error_envelope(response, 500, "Internal server error")
+    assert body["errors"] == ["Internal server error"]
+    assert b"secret" not in response.content and b"SELECT" not in response.content
+
+
+@pytest.mark.urls("tests.api.error_urls")
+def test_django_permission_denied_is_a_403_envelope(api_client):
+    response = api_client.get("/api/test/plain-denied")
+
+    assert_error_envelope(response, 403, "Insufficient permissions")
+
+
+def test_crash_inside_the_funded_list_is_a_500_envelope(auth_client, monkeypatch):
+    def explode(**kwargs):
+        raise RuntimeError("database password leaked here")
+
+    monkeypatch.setattr("crowdfunding.views.funded_streams_for_user", explode)
+    auth_client.raise_request_exception = False
+
+    response = auth_client.get("/api/v1/live-stream/funded")
+
+    assert_error_envelope(response, 500, "Internal server error")
+    assert b"password" not in response.content
+
+
+def test_success_envelope_shape(auth_client):
+    response = auth_client.get("/api/v1/live-stream/funded")
+
+    body = response.json()
+    assert list(body) == KEYS
+    assert body["isSuccess"] is True and body["statusCode"] == 200
+    assert body["data"] == [] and body["errors"] == []
+    assert TIMESTAMP.match(body["timestamp"])
+
+
+def test_non_api_urls_keep_django_pages(client):
+    response = client.get("/not-the-api")
+
+    assert response.status_code == 404
+    assert not response["Content-Type"].startswith("application/json")
+
+
+def test_openapi_schema_and_docs_are_served_offline(client):
+    schema = client.get("/api/schema/", {"format": "json"})
+    docs = client.get("/api/docs/")
+
+    assert schema.status_code == 200
+    spec = schema.json()
+    assert "/api/v1/live-stream/funded" in spec["paths"]
+    assert spec["components"]["securitySchemes"]["jwtAuth"]["scheme"] == "bearer"
+    funded_200 = spec["paths"]["/api/v1/live-stream/funded"]["get"]["responses"]["200"]
+    envelope = funded_200["content"]["application/json"]["schema"]["$ref"].split("/")[-1]
+    assert list(spec["components"]["schemas"][envelope]["properties"]) == KEYS
+    assert docs.status_code == 200
+    html = docs.content.decode()
+    assert "swagger-ui" in html
+    assert "cdn.jsdelivr" not in html and "unpkg.com" not in html
