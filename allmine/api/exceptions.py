@@ -40,6 +40,10 @@ def flatten_errors(detail, prefix: str = "") -> list[str]:
     return [f"{prefix}: {text}" if prefix else text]
 
 
+def _is_token_error(detail) -> bool:
+    return isinstance(detail, dict) and "detail" in detail and "code" in detail
+
+
 def envelope_exception_handler(exc, context):
     if isinstance(exc, DomainError):
         set_rollback()
@@ -63,6 +67,10 @@ def envelope_exception_handler(exc, context):
         details = flatten_errors(exc.detail)
     elif isinstance(exc, Http404):
         details = []
+    elif isinstance(exc, exceptions.APIException) and _is_token_error(exc.detail):
+        # simplejwt's `{"detail", "code", "messages": [{"message", ...}]}`: keep the sentences.
+        messages = [str(m["message"]) for m in exc.detail.get("messages", []) if "message" in m]
+        details = [str(exc.detail["detail"]), *messages]
     elif isinstance(exc, exceptions.APIException):
         details = flatten_errors(exc.detail)
         # DRF's generic defaults say the same as the standard message; keep only specifics.

@@ -198,7 +198,14 @@ class TestBadTokens:
         token[TOKEN_VERSION_CLAIM] = user.token_version
         token.set_exp(lifetime=-timedelta(seconds=1))
 
-        assert_401(bearer(api_client, str(token)).get(FUNDED))
+        response = bearer(api_client, str(token)).get(FUNDED)
+
+        assert_401(response)
+        assert response.json()["errors"] == [
+            "Authentication required",
+            "Given token not valid for any token type",
+            "Token is expired",
+        ]
 
     def test_wrongly_signed_token(self, api_client, user):
         assert_401(bearer(api_client, self._forge(user, key="another-key" * 4)).get(FUNDED))
@@ -227,7 +234,10 @@ class TestBadTokens:
     def test_token_without_version_claim(self, api_client, user):
         token = AccessToken.for_user(user)  # not issued by our login
 
-        assert_401(bearer(api_client, str(token)).get(FUNDED))
+        response = bearer(api_client, str(token)).get(FUNDED)
+
+        assert_401(response)
+        assert response.json()["errors"] == ["Authentication required", "Token has been revoked"]
 
     def test_alg_none_token(self, api_client, user):
         payload = AccessToken.for_user(user).payload
