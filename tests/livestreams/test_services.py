@@ -1,0 +1,73 @@
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from allmine.api.errors import InvalidInput
+from allmine.ids import new_object_id
+from livestreams.services import channel_name_for, channel_slug, live_stream_create
+from tests.users.factories import UserFactory
+
+
+@pytest.mark.parametrize(
+    ("title", "slug"),
+    [
+        ("Yeni ürün tanıtımı", "yeni-urun-tanitimi"),
+        ("ÇĞİIÖŞÜ çğıöşü", "cgiiosu-cgiosu"),
+        ("  Müzik & Sohbet!! 2026  ", "muzik-sohbet-2026"),
+        ("Café déjà vu", "cafe-deja-vu"),
+        ("!!!", "stream"),
+        ("日本語", "stream"),
+    ],
+)
+def test_channel_slug_folds_turkish_letters(title, slug):
+    assert channel_slug(title) == slug
+
+
+def test_channel_name_adds_four_random_hex_characters():
+    names = {channel_name_for("Yeni ürün tanıtımı") for _ in range(50)}
+
+    assert all(re.fullmatch(r"yeni-urun-tanitimi-[0-9a-f]{4}", name) for name in names)
+    assert len(names) > 40
+
+
+def test_channel_name_for_a_long_title_fits_the_column():
+    assert len(channel_name_for("a" * 120)) <= 140
+
+
+def test_object_ids_are_24_hex_and_time_ordered():
+    ids = [new_object_id() for _ in range(1000)]
+
+    assert all(re.fullmatch(r"[0-9a-f]{24}", value) for value in ids)
+    assert len(set(ids)) == 1000
+    assert ids == sorted(ids)
+
+
+@pytest.mark.django_db
+def test_live_stream_create_defaults_the_end_and_makes_a_unique_channel():
+    start = timezone.now() + timedelta(days=1)
+    stream = live_stream_create(
+        creator=UserFactory(),
+        title="Yeni ürün tanıtımı",
+        interest="music",
+        planned_start_date=start,
+        duration_goal=45,
+    )
+
+    assert stream.planned_end_date == start + timedelta(minutes=45)
+    assert stream.status == "scheduled"
+    assert re.fullmatch(r"yeni-urun-tanitimi-[0-9a-f]{4}", stream.channel_name)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("title", ["", "x" * 121])
+def test_live_stream_create_refuses_bad_titles(title):
+    with pytest.raises(InvalidInput):
+        live_stream_create(
+            creator=UserFactory(),
+            title=title,
+            interest="music",
+            planned_start_date=timezone.now(),
+            duration_goal=30,
+        )
