@@ -254,6 +254,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["allmine.api.renderers.EnvelopeJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "allmine.api.exceptions.envelope_exception_handler",
+    "DEFAULT_METADATA_CLASS": "allmine.api.metadata.ApiMetadata",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
     # Views name their scope (`throttle_scope`); rates per user (or per IP when anonymous).
