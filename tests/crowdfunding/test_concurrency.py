@@ -70,3 +70,44 @@ def test_parallel_funding_neither_overdraws_nor_loses_an_increment():
     stream.refresh_from_db()
     assert stream.collected_funding == USERS * 2 * AMOUNT
     call_command("audit_ledger")  # raises CommandError on any mismatch
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_retries_with_one_idempotency_key_charge_once():
+    stream = LiveStreamFactory()
+    user = UserFactory()
+    credits_grant(user=user, amount=1000)
+    token = access_token_for(user)
+    attempts = 12
+    barrier = threading.Barrier(attempts)
+    responses = []
+    lock = threading.Lock()
+
+    def fund() -> None:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        try:
+            barrier.wait(timeout=30)
+            response = client.post(
+                f"/api/v1/live-stream/{stream.id}/fund",
+                {"amount": 70},
+                format="json",
+                headers={"Idempotency-Key": "double-tap"},
+            )
+            with lock:
+                responses.append(response)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=fund) for _ in range(attempts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert [r.status_code for r in responses] == [201] * attempts
+    assert len({r.json()["data"]["contributionId"] for r in responses}) == 1
+    user.refresh_from_db()
+    assert user.credit_balance == 930
+    assert Contribution.objects.filter(user=user).count() == 1
+    call_command("audit_ledger")
