@@ -16,16 +16,15 @@ class FundingStatus(models.TextChoices):
     REFUNDED = "refunded", "Refunded"
 
 
-class Contribution(models.Model):
-    """Credits a user gave to a scheduled stream. Counts towards it only while `completed`."""
+class PaidRecord(models.Model):
+    """Credits a user gave, backed by its ledger rows: the debit, and the refund if any.
+
+    Counts towards its target only while `completed`.
+    """
 
     Status = FundingStatus
 
     id = ObjectIdField(primary_key=True)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="contributions"
-    )
-    stream = models.ForeignKey(LiveStream, on_delete=models.PROTECT, related_name="contributions")
     amount = models.PositiveIntegerField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.COMPLETED)
     ledger_entry = models.OneToOneField(
@@ -39,7 +38,19 @@ class Contribution(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        abstract = True
         ordering = ["-created_at", "-id"]
+
+
+class Contribution(PaidRecord):
+    """Credits a user gave to a scheduled stream."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="contributions"
+    )
+    stream = models.ForeignKey(LiveStream, on_delete=models.PROTECT, related_name="contributions")
+
+    class Meta(PaidRecord.Meta):
         indexes = [
             # The funded list: "streams this user has a completed contribution to".
             models.Index(fields=["user", "status", "stream"], name="contrib_user_status_stream"),
@@ -86,32 +97,17 @@ class MiniCrowdFunding(models.Model):
         return self.collected * 100 // self.goal if self.goal else 0
 
 
-class MiniCrowdFundingSupport(models.Model):
-    """Credits a user gave to a mini crowd funding. Counts only while `completed`."""
+class MiniCrowdFundingSupport(PaidRecord):
+    """Credits a user gave to a mini crowd funding."""
 
-    Status = FundingStatus
-
-    id = ObjectIdField(primary_key=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="mini_supports"
     )
     mini_crowd_funding = models.ForeignKey(
         MiniCrowdFunding, on_delete=models.PROTECT, related_name="supports"
     )
-    amount = models.PositiveIntegerField()
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.COMPLETED)
-    ledger_entry = models.OneToOneField(
-        CreditLedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    refund_ledger_entry = models.OneToOneField(
-        CreditLedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    refunded_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(PaidRecord.Meta):
         indexes = [
             models.Index(fields=["mini_crowd_funding", "status"], name="support_mini_status_idx"),
         ]

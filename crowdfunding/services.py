@@ -19,6 +19,7 @@ from crowdfunding.models import (
     FundingStatus,
     MiniCrowdFunding,
     MiniCrowdFundingSupport,
+    PaidRecord,
 )
 from livestreams.models import LiveStream
 from users.models import CreditLedgerEntry, User
@@ -67,6 +68,11 @@ def _locked_stream(stream_id: str) -> LiveStream:
     return stream
 
 
+def _completed_total(model: type[PaidRecord], **filters) -> int:
+    completed = model.objects.filter(status=FundingStatus.COMPLETED, **filters)
+    return completed.aggregate(total=Sum("amount"))["total"] or 0
+
+
 def _check_can_fund(stream: LiveStream, user: User) -> None:
     if user.is_suspended:
         raise Forbidden("Account suspended")
@@ -102,16 +108,10 @@ def contribution_create(*, user: User, stream_id: str, amount: int) -> FundingRe
         collected_funding=F("collected_funding") + amount, updated_at=timezone.now()
     )
     stream.refresh_from_db(fields=["collected_funding", "updated_at"])
-    my_total = (
-        Contribution.objects.filter(
-            user_id=user.pk, stream=stream, status=Contribution.Status.COMPLETED
-        ).aggregate(total=Sum("amount"))["total"]
-        or 0
-    )
     return FundingReceipt(
         contribution=contribution,
         stream=stream,
-        my_total_contribution=my_total,
+        my_total_contribution=_completed_total(Contribution, user_id=user.pk, stream=stream),
         credit_balance=debit.balance_after,
     )
 
@@ -154,21 +154,17 @@ def mini_crowd_funding_support_create(
     if mini.collected >= mini.goal:
         mini.status = MiniCrowdFunding.Status.COMPLETED
     mini.save(update_fields=["collected", "status", "updated_at"])
-    my_total = (
-        MiniCrowdFundingSupport.objects.filter(
-            user_id=user.pk, mini_crowd_funding=mini, status=FundingStatus.COMPLETED
-        ).aggregate(total=Sum("amount"))["total"]
-        or 0
-    )
     return SupportReceipt(
         support=support,
         mini_crowd_funding=mini,
-        my_total_support=my_total,
+        my_total_support=_completed_total(
+            MiniCrowdFundingSupport, user_id=user.pk, mini_crowd_funding=mini
+        ),
         credit_balance=debit.balance_after,
     )
 
 
-def _refund(record: Contribution | MiniCrowdFundingSupport, *, now: datetime, reason: str) -> None:
+def _refund(record: PaidRecord, *, now: datetime, reason: str) -> None:
     """Give a completed contribution's or support's credits back (caller holds the locks)."""
     record.refund_ledger_entry = ledger_post(
         user_id=record.user_id,
@@ -215,7 +211,7 @@ def live_stream_cancel(*, user: User, stream_id: str) -> LiveStream:
 
     now = timezone.now()
     minis = list(MiniCrowdFunding.objects.select_for_update().filter(stream=stream).order_by("id"))
-    to_refund: list[Contribution | MiniCrowdFundingSupport] = [
+    to_refund: list[PaidRecord] = [
         *Contribution.objects.select_for_update().filter(
             stream=stream, status=FundingStatus.COMPLETED
         ),
