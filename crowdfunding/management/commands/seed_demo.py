@@ -1,0 +1,137 @@
+"""`manage.py seed_demo`: a deterministic, realistic demo database (see crowdfunding/seeding.py)."""
+
+import sys
+import time
+from datetime import datetime
+from datetime import timezone as dt_timezone
+
+from django.core.management.base import BaseCommand, CommandError
+from rest_framework_simplejwt.tokens import AccessToken
+
+from crowdfunding import seeding
+from crowdfunding.seeding import DemoSeeder, Progress, SeedOptions
+from users.authentication import TOKEN_VERSION_CLAIM
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError(value)
+    return number
+
+
+def _callers(value: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in value.split(",") if part.strip())
+
+
+def _date(value: str) -> datetime:
+    return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=dt_timezone.utc)
+
+
+class Command(BaseCommand):
+    help = (
+        "Seed a realistic demo: users with profile photos, streams in every status and type, "
+        "guests, broadcasters, replay rentals, contributions (mostly completed, some refunded), "
+        "mini crowd fundings with supports, and a credit ledger that balances. "
+        "Deterministic: the same --seed and --base-date give the same rows, ids included. "
+        "Every time is an offset from the anchor, 00:00 UTC of --base-date (default: today), "
+        "and scheduled streams start 2 to 60 days after it, so they are in the future for at "
+        "least a day after seeding; pass --base-date for rows that repeat across days. "
+        "Safe to rerun: existing seed data is kept (and the login printed again) unless --reset "
+        "deletes it first. The demo user 'demo' funds --demo-funded scheduled streams and keeps "
+        "a spare balance; --callers 1,20,100 adds users caller1, caller20, caller100 funding "
+        "exactly that many scheduled streams (each with guests, broadcasters and mini crowd "
+        "fundings), for the benchmark. The demo user's and callers' contributions come on top "
+        "of --contributions. Progress goes to stderr; -v0 is quiet."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--seed", type=int, default=1, help="Random seed (default 1).")
+        parser.add_argument("--users", type=_positive, default=200, help="Default 200.")
+        parser.add_argument("--streams", type=_positive, default=1000, help="Default 1000.")
+        parser.add_argument("--contributions", type=_positive, default=5000, help="Default 5000.")
+        parser.add_argument(
+            "--supports", type=_positive, default=None, help="Default: contributions / 10."
+        )
+        parser.add_argument(
+            "--rentals", type=_positive, default=None, help="Default: streams / 10."
+        )
+        parser.add_argument(
+            "--demo-funded", type=_positive, default=8, help="Streams the demo user funds (8)."
+        )
+        parser.add_argument(
+            "--callers", type=_callers, default=(), help="Benchmark callers, e.g. 1,20,100."
+        )
+        parser.add_argument(
+            "--base-date", type=_date, default=None, help="Anchor day YYYY-MM-DD (default today)."
+        )
+        parser.add_argument("--batch-size", type=_positive, default=2000, help="Rows per INSERT.")
+        parser.add_argument(
+            "--reset", action="store_true", help="Delete the existing seed data, then seed."
+        )
+
+    def handle(self, *args, **options):
+        verbosity = options["verbosity"]
+
+        def to_stderr(line: str) -> None:
+            print(line, file=sys.stderr, flush=True)
+
+        progress = Progress(to_stderr if verbosity >= 1 else None)
+        if options["reset"]:
+            deleted = seeding.delete_seed_data(progress)
+            if verbosity >= 1:
+                self.stdout.write(
+                    "Deleted seed data: " + ", ".join(f"{k} {v}" for k, v in deleted.items())
+                )
+        elif seeding.seed_data_present():
+            if seeding.demo_user() is None:
+                raise CommandError(
+                    "Incomplete seed data found (an interrupted run?); rerun with --reset."
+                )
+            if verbosity >= 1:
+                self.stdout.write("Demo data already present; nothing added (use --reset).")
+                self._print_login()
+            return
+
+        seeder = DemoSeeder(
+            SeedOptions(
+                seed=options["seed"],
+                users=options["users"],
+                streams=options["streams"],
+                contributions=options["contributions"],
+                supports=options["supports"],
+                rentals=options["rentals"],
+                demo_funded=options["demo_funded"],
+                callers=options["callers"],
+                anchor=options["base_date"],
+                batch_size=max(1, options["batch_size"]),
+            ),
+            progress,
+        )
+        started = time.monotonic()
+        try:
+            summary = seeder.run()
+        except ValueError as error:
+            raise CommandError(str(error)) from error
+        if verbosity >= 1:
+            took = time.monotonic() - started
+            counts = ", ".join(f"{k} {v:,}" for k, v in summary.counts.items())
+            self.stdout.write(self.style.SUCCESS(f"Seeded in {took:.1f}s: {counts}"))
+            self._print_login()
+
+    def _print_login(self) -> None:
+        user = seeding.demo_user()
+        if user is None:
+            return
+        token = AccessToken.for_user(user)
+        token[TOKEN_VERSION_CLAIM] = user.token_version
+        password = seeding.DEMO_PASSWORD
+        base = "http://127.0.0.1:8000/api/v1"
+        self.stdout.write(
+            f"\nLogin: username {user.username}, password {password}\n"
+            f"curl -s -X POST {base}/auth/login -H 'Content-Type: application/json' "
+            f'-d \'{{"username":"{user.username}","password":"{password}"}}\'\n'
+            f"curl -s {base}/live-stream/funded -H 'Authorization: Bearer <accessToken>'\n"
+            f"\nA fresh access token (valid 1 hour):\n{token}\n"
+            f"curl -s {base}/live-stream/funded -H 'Authorization: Bearer {token}'"
+        )

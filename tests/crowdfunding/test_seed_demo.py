@@ -1,0 +1,193 @@
+"""`manage.py seed_demo`: deterministic, idempotent, and the books balance."""
+
+from datetime import datetime
+from datetime import timezone as dt_timezone
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db.models import Count, F, Q, Sum
+from django.utils import timezone
+
+from crowdfunding.models import Contribution, MiniCrowdFunding, MiniCrowdFundingSupport
+from crowdfunding.seeding import DEMO_PASSWORD, DEMO_USERNAME, SEED_EMAIL_DOMAIN
+from livestreams.models import Broadcaster, LiveStream, ReplayRental, StreamGuest
+from tests.users.factories import UserFactory
+from users.models import CreditLedgerEntry, Media, User
+
+pytestmark = pytest.mark.django_db
+
+SMALL = {"users": 40, "streams": 80, "contributions": 400, "demo_funded": 5, "verbosity": 0}
+SEEDED_MODELS = [
+    Media, User, LiveStream, StreamGuest, Broadcaster, ReplayRental, CreditLedgerEntry,
+    Contribution, MiniCrowdFunding, MiniCrowdFundingSupport,
+]  # fmt: skip
+
+
+def seed(**options) -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out, stderr=StringIO(), **{**SMALL, **options})
+    return out.getvalue()
+
+
+def snapshot() -> dict[str, list[tuple]]:
+    rows = {}
+    for model in SEEDED_MODELS:
+        fields = [f.attname for f in model._meta.concrete_fields if f.attname != "last_login"]
+        if model is StreamGuest or model is Broadcaster:  # auto-increment ids differ per run
+            fields.remove("id")
+        rows[model.__name__] = sorted(model.objects.values_list(*fields))
+    return rows
+
+
+def test_the_same_seed_gives_identical_rows():
+    base = datetime(2026, 3, 1, tzinfo=dt_timezone.utc)
+    seed(seed=7, base_date=base)
+    first = snapshot()
+    seed(seed=7, base_date=base, reset=True)
+    second = snapshot()
+    seed(seed=8, base_date=base, reset=True)
+    other = snapshot()
+
+    assert first["LiveStream"] and first["Contribution"]
+    assert first == second
+    assert first["LiveStream"] != other["LiveStream"]
+
+
+def test_a_second_run_adds_nothing_and_prints_the_login_again():
+    seed()
+    counts = {model.__name__: model.objects.count() for model in SEEDED_MODELS}
+
+    out = seed(verbosity=1)
+
+    assert {model.__name__: model.objects.count() for model in SEEDED_MODELS} == counts
+    assert "already present" in out
+    assert f'"password":"{DEMO_PASSWORD}"' in out
+    assert "Authorization: Bearer ey" in out
+
+
+def test_reset_replaces_seed_data_and_keeps_other_users():
+    outsider = UserFactory()
+    seed(seed=1)
+    seed(seed=2, reset=True, streams=50)
+
+    assert User.objects.filter(pk=outsider.pk).exists()
+    assert LiveStream.objects.count() == 50
+    assert User.objects.filter(username=DEMO_USERNAME).count() == 1
+
+
+def test_the_books_balance():
+    seed(supports=120, rentals=20)
+
+    users = User.objects.filter(email__endswith=f"@{SEED_EMAIL_DOMAIN}")
+    for user in users:
+        entries = list(user.ledger_entries.order_by("created_at", "id"))
+        running = 0
+        for entry in entries:
+            running += entry.amount
+            assert entry.balance_after == running >= 0
+        completed = sum(e.amount for e in entries if e.status == "completed")
+        assert user.credit_balance == completed
+    assert users.get(username=DEMO_USERNAME).credit_balance > 0
+
+    for stream in LiveStream.objects.annotate(
+        total=Sum("contributions__amount", filter=Q(contributions__status="completed"))
+    ):
+        assert stream.collected_funding == (stream.total or 0)
+    for mini in MiniCrowdFunding.objects.annotate(
+        total=Sum("supports__amount", filter=Q(supports__status="completed"))
+    ):
+        assert mini.collected == (mini.total or 0)
+        if mini.status != MiniCrowdFunding.Status.CANCELLED:
+            assert (mini.status == "completed") == (mini.collected >= mini.goal)
+
+    for model, debit_type in (
+        (Contribution, "stream_funding_contribution"),
+        (MiniCrowdFundingSupport, "mini_crowd_funding_support"),
+    ):
+        rows = model.objects.select_related("ledger_entry", "refund_ledger_entry")
+        assert rows.filter(ledger_entry__isnull=True).count() == 0
+        for row in rows:
+            assert row.ledger_entry.type == debit_type
+            assert row.ledger_entry.amount == -row.amount
+            assert row.ledger_entry.user_id == row.user_id
+            if row.status == "refunded":
+                assert row.refund_ledger_entry.type == "stream_funding_refund"
+                assert row.refund_ledger_entry.amount == row.amount
+                assert row.refunded_at == row.refund_ledger_entry.created_at
+            else:
+                assert row.status == "completed" and row.refund_ledger_entry is None
+    linked = Contribution.objects.count() + MiniCrowdFundingSupport.objects.count()
+    refunds = (
+        Contribution.objects.filter(status="refunded").count()
+        + MiniCrowdFundingSupport.objects.filter(status="refunded").count()
+    )
+    assert CreditLedgerEntry.objects.exclude(type="credit_purchase").count() == linked + refunds
+    assert not Contribution.objects.filter(user_id=F("stream__creator_id")).exists()
+    assert not MiniCrowdFundingSupport.objects.filter(
+        user_id=F("mini_crowd_funding__stream__creator_id")
+    ).exists()
+
+
+def test_every_status_and_type_and_sensible_streams():
+    seed()
+
+    assert set(LiveStream.objects.values_list("status", flat=True)) == set(LiveStream.Status)
+    assert set(LiveStream.objects.values_list("live_stream_type", flat=True)) == set(
+        LiveStream.Type
+    )
+    assert set(Contribution.objects.values_list("status", flat=True)) == {"completed", "refunded"}
+    assert (
+        Contribution.objects.filter(status="completed").count()
+        > Contribution.objects.filter(status="refunded").count()
+    )
+    assert not LiveStream.objects.filter(planned_end_date__lt=F("planned_start_date")).exists()
+    assert LiveStream.objects.filter(deleted_at__isnull=False).exists()
+    assert not LiveStream.objects.filter(
+        status="scheduled", planned_start_date__lte=timezone.now()
+    ).exists()
+    assert ReplayRental.objects.exists()
+    assert StreamGuest.objects.exists() and Broadcaster.objects.exists()
+    photo = User.objects.exclude(profile_photo=None).first().profile_photo
+    assert list(photo.variants) == ["40", "76"]
+    assert not LiveStream.objects.values("channel_name").annotate(n=Count("id")).filter(n__gt=1)
+
+
+def test_the_demo_user_sees_their_funded_streams(api_client):
+    seed()
+
+    login = api_client.post(
+        "/api/v1/auth/login",
+        {"username": DEMO_USERNAME, "password": DEMO_PASSWORD},
+        format="json",
+    )
+    assert login.status_code == 200
+    token = login.json()["data"]["accessToken"]
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    response = api_client.get("/api/v1/live-stream/funded")
+
+    assert response.status_code == 200
+    items = response.json()["data"]
+    assert len(items) == SMALL["demo_funded"]
+    assert all(item["status"] == "scheduled" for item in items)
+    assert all(item["guests"] and item["broadcasters"] for item in items)
+    assert all(item["miniCrowdFundings"] for item in items)
+    assert {item["role"] for item in items} == {"guest", "audience"}
+
+
+def test_benchmark_callers_fund_exactly_their_number_of_streams():
+    seed(callers=(1, 3))
+
+    for n in (1, 3):
+        caller = User.objects.get(username=f"caller{n}")
+        funded = (
+            LiveStream.objects.filter(
+                status="scheduled",
+                contributions__user=caller,
+                contributions__status="completed",
+            )
+            .distinct()
+            .count()
+        )
+        assert funded == n
