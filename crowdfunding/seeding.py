@@ -626,6 +626,13 @@ class DemoSeeder:
                 "mini supports", MiniCrowdFundingSupport, self._support_rows(), len(self.supports)
             )
             self._write("replay rentals", ReplayRental, self._rental_rows(), len(self.rentals))
+        if connection.vendor == "postgresql":
+            # Fresh statistics, as autovacuum would give a while later: without them the
+            # planner guesses one row per table and picks scans sized for empty tables.
+            self.progress.start("analyze")
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
+            self.progress.end()
         counts = {
             "users": len(self.user_ids),
             "streams": len(self.streams),

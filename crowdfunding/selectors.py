@@ -20,13 +20,16 @@ def crowdfunded_streams_with_details(*, user: User | None) -> QuerySet[LiveStrea
 def funded_streams_for_user(*, user: User) -> QuerySet[LiveStream]:
     """Scheduled, not deleted streams the user has at least one completed contribution to.
 
-    Soonest `plannedStartDate` first, then id. The contribution filter is a subquery served by
-    the (user, status, stream) index, so the cost follows the user's contributions, not the
-    size of the platform.
+    Soonest `plannedStartDate` first, then id. Every condition sits in the subquery, which the
+    (user, status, stream) index serves, so the streams are then fetched by primary key and the
+    cost follows the user's contributions, not the size of the platform. (With `status` on the
+    outer query instead, SQLite walks the (status, planned_start_date) index through every
+    scheduled stream of the platform to save a sort; see BENCHMARKS.md.)
     """
     funded_ids = Contribution.objects.filter(
-        user=user, status=Contribution.Status.COMPLETED
+        user=user,
+        status=Contribution.Status.COMPLETED,
+        stream__status=LiveStream.Status.SCHEDULED,
+        stream__deleted_at__isnull=True,
     ).values("stream_id")
-    return crowdfunded_streams_with_details(user=user).filter(
-        status=LiveStream.Status.SCHEDULED, pk__in=funded_ids
-    )
+    return crowdfunded_streams_with_details(user=user).filter(pk__in=funded_ids)

@@ -101,13 +101,21 @@ def stream_is_rentable(stream: LiveStream) -> bool:
     return stream.live_stream_type == LiveStream.Type.SOLO or bool(stream.guest_links.all())
 
 
+_UNSET = object()
+
+
 def replay_access_for(
-    *, stream: LiveStream, user: User | None, now: datetime | None = None
+    *, stream: LiveStream, user: User | None, now: datetime | None = None, role=_UNSET
 ) -> ReplayAccess:
-    """The caller's access to the stream's replay (API.md §3, replayAccess)."""
+    """The caller's access to the stream's replay (API.md §3, replayAccess).
+
+    `role`: the caller's role when already known (`stream_role_for`), so it is not worked out
+    twice per stream.
+    """
     now = now or timezone.now()
     rentable = stream_is_rentable(stream)
-    role = stream_role_for(stream=stream, user=user)
+    if role is _UNSET:
+        role = stream_role_for(stream=stream, user=user)
     rental = None
     if user is not None:
         rentals = getattr(stream, "caller_rentals", None)
