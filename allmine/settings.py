@@ -242,6 +242,7 @@ CORS_EXPOSE_HEADERS = ("X-Total-Count", "X-Request-ID", "Retry-After")
 CORS_PREFLIGHT_MAX_AGE = 3600
 
 APPEND_SLASH = False
+CSRF_FAILURE_VIEW = "allmine.api.views.csrf_failure"
 
 # --- API ---------------------------------------------------------------------------------
 

@@ -1,11 +1,13 @@
 """Views of the API plumbing: JSON fallbacks for unknown URLs and Django's error handlers."""
 
-from django.views import defaults
+from django.views import csrf, defaults
+from django.views.decorators.csrf import csrf_exempt
 
 from allmine.api.envelope import envelope_error_response
 from allmine.api.middleware import is_api_path
 
 
+@csrf_exempt
 def api_not_found(request, *args, **kwargs):
     """Any /api/ URL that matches no route."""
     return envelope_error_response(404)
@@ -33,3 +35,10 @@ def handler400(request, exception=None):
     if is_api_path(request.path):
         return envelope_error_response(400)
     return defaults.bad_request(request, exception)
+
+
+def csrf_failure(request, reason=""):
+    """The API authenticates with bearer tokens, never cookies; this only guards the admin."""
+    if is_api_path(request.path):
+        return envelope_error_response(403, "CSRF verification failed")
+    return csrf.csrf_failure(request, reason=reason)

@@ -114,3 +114,14 @@ def test_openapi_schema_and_docs_are_served_offline(client):
     html = docs.content.decode()
     assert "swagger-ui" in html
     assert "cdn.jsdelivr" not in html and "unpkg.com" not in html
+
+
+@pytest.mark.parametrize("method", ["post", "put", "delete"])
+def test_writes_to_unknown_api_urls_are_a_404_not_a_csrf_page(method):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+
+    response = getattr(client, method)("/api/v1/live-stream/nope", content_type="application/json")
+
+    assert_error_envelope(response, 404, "Resource not found")
