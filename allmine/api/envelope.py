@@ -35,7 +35,7 @@ def envelope_error_response(status_code: int, *details: str) -> HttpResponse:
     """An error envelope for code outside DRF (URL fallbacks, middleware, handler views)."""
     body = envelope(status_code, errors=error_messages(status_code, *details))
     return HttpResponse(
-        json.dumps(body, cls=JSONEncoder),
+        json.dumps(body, cls=JSONEncoder, separators=(",", ":")),
         status=status_code,
         content_type="application/json",
     )
