@@ -4,6 +4,7 @@
   HOST              address to bind (default 0.0.0.0; 127.0.0.1 behind a local proxy)
   WEB_CONCURRENCY   worker processes (default 2 x CPU cores + 1)
   GUNICORN_THREADS  threads per worker (default 2): each holds its own database connection
+  GUNICORN_WORKER_CLASS  gthread (default) or sync
   GUNICORN_TIMEOUT  seconds before a stuck worker is restarted (default 30)
   FORWARDED_ALLOW_IPS  proxies whose X-Forwarded-* headers are trusted (default 127.0.0.1)
 
@@ -16,7 +17,7 @@ import os
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count() * 2 + 1)
-worker_class = "gthread"
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 threads = int(os.environ.get("GUNICORN_THREADS") or 2)
 timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 30)
 graceful_timeout = 30

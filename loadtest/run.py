@@ -180,6 +180,27 @@ def main() -> int:
         restarter = threading.Thread(target=restart_later)
         restarter.start()
 
+    health: list[tuple[float, int]] = []
+
+    def poll_health() -> None:
+        """The health endpoint's answer every 0.25 s: (seconds since start, status)."""
+        parts = urlsplit(args.url)
+        while time.time() < deadline:
+            at = time.time()
+            try:
+                conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
+                conn.request("GET", "/api/v1/health")
+                status = conn.getresponse().status
+                conn.close()
+            except (OSError, http.client.HTTPException):
+                status = 0
+            if not health or health[-1][1] != status:
+                health.append((round(at - started, 2), status))
+            time.sleep(max(0.0, 0.25 - (time.time() - at)))
+
+    poller = threading.Thread(target=poll_health, daemon=True)
+    poller.start()
+
     groups = [list(range(i, args.clients, args.processes)) for i in range(args.processes)]
     jobs = [
         (g, args.url, data["tokens"], data["streams"], deadline, args.fund_share)
@@ -190,6 +211,7 @@ def main() -> int:
         records = [r for chunk in pool.map(process_main, jobs) for r in chunk]
     if restarter is not None:
         restarter.join()
+    poller.join(timeout=6)
     duration = time.time() - started
 
     report = {
@@ -198,10 +220,11 @@ def main() -> int:
         "duration_s": round(duration, 1),
         **summarize(records, started, duration),
     }
+    report["health_changes"] = [{"at_s": at, "status": status} for at, status in health]
     unexpected = [r for r in records if r[4] or r[2] not in (200, 201)]
     if restart:
-        # The outage: from the first to the last failed request around the restart.
-        failed = [r for r in records if r[2] not in (200, 201) and r[0] >= restart["begin"] - 1]
+        # Requests the outage could touch: those still running when the restart began.
+        failed = [r for r in records if r[2] not in (200, 201) and r[0] + r[3] >= restart["begin"]]
         after = [r for r in records if r[0] >= restart["end"] and r[2] in (200, 201) and not r[4]]
         first_ok_after = min((r[0] + r[3] for r in after), default=None)
         report["restart"] = {
