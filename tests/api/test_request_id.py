@@ -68,8 +68,11 @@ def test_an_unhandled_error_is_logged_with_the_request_id(api_client, caplog, mo
     assert response.status_code == 500
     assert response["X-Request-ID"] == "req-500"
     assert "kaboom" not in response.content.decode()
-    errors = [r for r in caplog.records if r.name == "allmine.errors"]
-    assert errors and errors[0].request_id == "req-500"
+    errors = [r for r in caplog.records if r.name in ("allmine.errors", "django.request")]
+    assert {r.name for r in errors} == {"allmine.errors", "django.request"}
+    for record in errors:
+        RequestIdFilter().filter(record)
+        assert record.request_id == "req-500"
     assert request_lines(caplog)[-1].levelname == "ERROR"
 
 
