@@ -186,3 +186,48 @@ def test_cors_exposes_total_and_request_id(auth_client, settings):
     exposed = response["Access-Control-Expose-Headers"]
     assert "X-Total-Count" in exposed
     assert "X-Request-ID" in exposed
+
+
+def test_gunicorn_config_loads_the_production_app():
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    environment = {k: v for k, v in os.environ.items() if k not in CLEARED}
+    environment.update(PRODUCTION, PORT="8199", WEB_CONCURRENCY="3", GUNICORN_THREADS="4")
+
+    result = subprocess.run(
+        [gunicorn, "--config", "allmine/gunicorn.conf.py", "--check-config", "--print-config"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    config = dict(
+        line.split("=", 1)
+        for line in (raw.replace(" ", "") for raw in result.stdout.splitlines())
+        if "=" in line
+    )
+    assert config["bind"] == "['0.0.0.0:8199']"
+    assert config["workers"] == "3"
+    assert config["threads"] == "4"
+    assert config["worker_class"] == "gthread"
+    assert config["control_socket_disable"] == "True"
+
+
+def test_gunicorn_refuses_to_start_without_the_secret_key():
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    environment = {k: v for k, v in os.environ.items() if k not in CLEARED}
+    environment.update(DJANGO_ENV="production", DJANGO_ALLOWED_HOSTS="api.allmine.example")
+
+    result = subprocess.run(
+        [gunicorn, "--config", "allmine/gunicorn.conf.py", "--check-config"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set when DJANGO_ENV=production" in result.stderr
