@@ -14,6 +14,7 @@ Environment (all optional outside production):
   DATABASE_CONN_MAX_AGE      seconds a connection is kept between requests (default 60)
   DATABASE_POOL              `true`: psycopg's connection pool instead of persistent connections
   DATABASE_POOL_MAX_SIZE     connections per process with the pool (default 4)
+  DATABASE_REPLICA_URL       a read replica for GET requests (allmine/db_router.py)
   REDIS_URL                  e.g. redis://127.0.0.1:6379/0 for the shared cache (throttles);
                              unset: a local-memory cache per process
   CORS_ALLOWED_ORIGINS       comma-separated origins of the web client
@@ -153,6 +154,23 @@ else:
             "timeout": env_int("DATABASE_POOL_TIMEOUT", 10),
             "check": ConnectionPool.check_connection,
         }
+
+# Read replicas (optional): GET/HEAD/OPTIONS requests read from it, everything else and every
+# write uses the primary; see allmine/db_router.py.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "").strip()
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL,
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
+    )
+    DATABASES["replica"].setdefault("OPTIONS", {})
+    DATABASES["replica"]["OPTIONS"].setdefault(
+        "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 3)
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["allmine.db_router.PrimaryReplicaRouter"]
+    MIDDLEWARE.insert(1, "allmine.db_router.ReplicaReadsMiddleware")
 
 # --- Cache (throttle counters) -----------------------------------------------------------
 

@@ -8,7 +8,7 @@ import logging
 import uuid
 
 from django.core.cache import cache
-from django.db import connection
+from django.db import connections
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -28,6 +28,9 @@ DEPENDENCY_STATES = [(OK, OK), (UNAVAILABLE, UNAVAILABLE)]
 
 class HealthChecksSerializer(serializers.Serializer):
     database = serializers.ChoiceField(choices=DEPENDENCY_STATES)
+    replica = serializers.ChoiceField(
+        choices=DEPENDENCY_STATES, required=False, help_text="Only with a read replica."
+    )
     cache = serializers.ChoiceField(choices=DEPENDENCY_STATES)
 
 
@@ -36,13 +39,13 @@ class HealthSerializer(serializers.Serializer):
     checks = HealthChecksSerializer()
 
 
-def database_is_up() -> bool:
+def database_is_up(alias: str = "default") -> bool:
     try:
-        with connection.cursor() as cursor:
+        with connections[alias].cursor() as cursor:
             cursor.execute("SELECT 1")
             return cursor.fetchone() == (1,)
     except Exception:
-        logger.warning("Health check: database unreachable", exc_info=True)
+        logger.warning("Health check: database %s unreachable", alias, exc_info=True)
         return False
 
 
@@ -76,10 +79,10 @@ class HealthView(APIView):
         tags=["Health"],
     )
     def get(self, request):
-        checks = {
-            "database": OK if database_is_up() else UNAVAILABLE,
-            "cache": OK if cache_is_up() else UNAVAILABLE,
-        }
+        checks = {"database": OK if database_is_up() else UNAVAILABLE}
+        if "replica" in connections.settings:
+            checks["replica"] = OK if database_is_up("replica") else UNAVAILABLE
+        checks["cache"] = OK if cache_is_up() else UNAVAILABLE
         down = [name for name, state in checks.items() if state != OK]
         if down:
             details = [f"{name}: {UNAVAILABLE}" for name in down]
