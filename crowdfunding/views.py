@@ -43,11 +43,12 @@ class FundedLiveStreamViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return super().list(request, *args, **kwargs)
 
 
+OBJECT_ID_SCHEMA = {"type": "string", "pattern": "^[0-9a-f]{24}$"}
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     name="Idempotency-Key",
     location=OpenApiParameter.HEADER,
     required=False,
-    type=str,
+    type={"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x20-\\x7E]+$"},
     description=(
         "Optional, 1–255 printable ASCII characters, kept 24 hours per user. A retry with the "
         "same key and body returns the first response (header `Idempotent-Replayed: true`) "
@@ -55,7 +56,7 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
     ),
 )
 STREAM_ID_PARAMETER = OpenApiParameter(
-    name="id", location=OpenApiParameter.PATH, type=str, description="24-hex stream id."
+    name="id", location=OpenApiParameter.PATH, type=OBJECT_ID_SCHEMA, description="Stream id."
 )
 
 
@@ -98,8 +99,8 @@ class LiveStreamCrowdfundingViewSet(viewsets.GenericViewSet):
             OpenApiParameter(
                 name="miniId",
                 location=OpenApiParameter.PATH,
-                type=str,
-                description="24-hex mini crowd funding id.",
+                type=OBJECT_ID_SCHEMA,
+                description="Mini crowd funding id.",
             ),
             IDEMPOTENCY_PARAMETER,
         ],

@@ -40,7 +40,9 @@ class UserSummarySerializer(serializers.ModelSerializer):
 
 
 class LoginInputSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=254, help_text="Username or e-mail address.")
+    username = serializers.CharField(
+        max_length=254, trim_whitespace=False, help_text="Username or e-mail address."
+    )
     password = serializers.CharField(
         max_length=128, trim_whitespace=False, style={"input_type": "password"}
     )

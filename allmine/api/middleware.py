@@ -3,11 +3,13 @@
 import logging
 
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 
 from allmine.api.envelope import envelope_error_response
 
 logger = logging.getLogger("allmine.errors")
+RETRY_AFTER_SECONDS = 5
 
 
 def is_api_path(path: str) -> bool:
@@ -16,7 +18,9 @@ def is_api_path(path: str) -> bool:
 
 class ApiExceptionMiddleware:
     """Turns an exception escaping an API view into an envelope: Django's own 404, 403 and
-    400 exceptions keep their status; anything else is a 500 that is logged.
+    400 exceptions keep their status; a database that cannot be reached is a 503 with
+    `Retry-After` (the transaction was rolled back, nothing was written); anything else is a
+    500. Both are logged.
 
     Works with DEBUG on too, so a client never sees a stack trace or an HTML page.
     """
@@ -36,5 +40,10 @@ class ApiExceptionMiddleware:
             return envelope_error_response(403)
         if isinstance(exception, BadRequest | SuspiciousOperation):
             return envelope_error_response(400)
+        if isinstance(exception, OperationalError | InterfaceError):
+            logger.exception("Database unavailable on %s %s", request.method, request.path)
+            response = envelope_error_response(503, "Database unavailable, retry shortly")
+            response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return response
         logger.exception("Unhandled error on %s %s", request.method, request.path)
         return envelope_error_response(500)

@@ -74,6 +74,6 @@ def envelope_responses(
             description=description or "Success.",
         )
     }
-    for status_code in (*errors, 500):
+    for status_code in (*errors, 500, 503):
         responses[status_code] = error_response(status_code)
     return responses

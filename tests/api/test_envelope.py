@@ -125,3 +125,20 @@ def test_writes_to_unknown_api_urls_are_a_404_not_a_csrf_page(method):
     response = getattr(client, method)("/api/v1/live-stream/nope", content_type="application/json")
 
     assert_error_envelope(response, 404, "Resource not found")
+
+
+def test_database_outage_is_a_503_envelope_with_retry_after(auth_client, monkeypatch):
+    from django.db import OperationalError
+
+    def unreachable(**kwargs):
+        raise OperationalError("connection to server at 127.0.0.1 failed: Connection refused")
+
+    monkeypatch.setattr("crowdfunding.views.funded_streams_for_user", unreachable)
+    auth_client.raise_request_exception = False
+
+    response = auth_client.get("/api/v1/live-stream/funded")
+
+    body = assert_error_envelope(response, 503, "Service unavailable")
+    assert body["errors"] == ["Service unavailable", "Database unavailable, retry shortly"]
+    assert response["Retry-After"] == "5"
+    assert b"127.0.0.1" not in response.content
