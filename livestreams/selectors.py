@@ -74,16 +74,25 @@ def live_streams_with_details(*, user: User | None) -> QuerySet[LiveStream]:
     )
 
 
+def _related_rows(stream: LiveStream, name: str):
+    """The rows of a to-many relation: the prefetched ones as they are (`.all()` on a prefetched
+    relation still builds a new QuerySet each call, the top cost of a 100-stream list in a
+    profile), or a query for a single stream that was not prefetched."""
+    cached = getattr(stream, "_prefetched_objects_cache", {}).get(name)
+    return cached if cached is not None else getattr(stream, name).all()
+
+
 def stream_role_for(*, stream: LiveStream, user: User | None) -> str | None:
     """host (creator), guest (invited guest or guest broadcaster), audience, or None."""
     if user is None:
         return None
     if stream.creator_id == user.pk:
         return Role.HOST
-    if any(link.user_id == user.pk for link in stream.guest_links.all()):
+    if any(link.user_id == user.pk for link in _related_rows(stream, "guest_links")):
         return Role.GUEST
     if any(
-        b.user_id == user.pk and b.role == Broadcaster.Role.GUEST for b in stream.broadcasters.all()
+        b.user_id == user.pk and b.role == Broadcaster.Role.GUEST
+        for b in _related_rows(stream, "broadcasters")
     ):
         return Role.GUEST
     return Role.AUDIENCE
@@ -98,7 +107,9 @@ def stream_is_rentable(stream: LiveStream) -> bool:
     if not stream.replay_credit_price or stream.replay_credit_price <= 0:
         return False
     # A duo stream's replay needs its guest.
-    return stream.live_stream_type == LiveStream.Type.SOLO or bool(stream.guest_links.all())
+    return stream.live_stream_type == LiveStream.Type.SOLO or bool(
+        _related_rows(stream, "guest_links")
+    )
 
 
 _UNSET = object()
@@ -126,7 +137,8 @@ def replay_access_for(
     if role == Role.HOST:
         status = ReplayStatus.OWNER
     elif role == Role.GUEST or (
-        user is not None and any(b.user_id == user.pk for b in stream.broadcasters.all())
+        user is not None
+        and any(b.user_id == user.pk for b in _related_rows(stream, "broadcasters"))
     ):
         status = ReplayStatus.PARTICIPANT
     elif rental is not None and rental.expires_at > now:
