@@ -122,11 +122,19 @@ class NaiveLiveStreamSerializer(serializers.ModelSerializer):
         return stream.thumbnail_url or settings.DEFAULT_THUMBNAIL_URL
 
     def get_recordingUrl(self, stream):
-        access = replay_access_for(stream=stream, user=self._caller())
+        access = replay_access_for(
+            stream=stream,
+            user=self._caller(),
+            role=stream_role_for(stream=stream, user=self._caller()),
+        )
         return stream.recording_url or None if access.can_view_recording else None
 
     def get_replayAccess(self, stream):
-        access = replay_access_for(stream=stream, user=self._caller())
+        access = replay_access_for(
+            stream=stream,
+            user=self._caller(),
+            role=stream_role_for(stream=stream, user=self._caller()),
+        )
         return NaiveReplayAccessSerializer(access).data
 
     def get_role(self, stream):

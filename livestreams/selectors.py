@@ -112,21 +112,16 @@ def stream_is_rentable(stream: LiveStream) -> bool:
     )
 
 
-_UNSET = object()
-
-
 def replay_access_for(
-    *, stream: LiveStream, user: User | None, now: datetime | None = None, role=_UNSET
+    *, stream: LiveStream, user: User | None, role: str | None, now: datetime | None = None
 ) -> ReplayAccess:
     """The caller's access to the stream's replay (API.md §3, replayAccess).
 
-    `role`: the caller's role when already known (`stream_role_for`), so it is not worked out
-    twice per stream.
+    `role` is the caller's `stream_role_for` this stream, which the caller has worked out
+    already (the stream object shows it too).
     """
     now = now or timezone.now()
     rentable = stream_is_rentable(stream)
-    if role is _UNSET:
-        role = stream_role_for(stream=stream, user=user)
     rental = None
     if user is not None:
         rentals = getattr(stream, "caller_rentals", None)
