@@ -12,6 +12,7 @@ from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils.html import format_html
 
+from allmine.admin_mixins import SaveChangedFieldsMixin
 from allmine.api.errors import DomainError
 from crowdfunding.models import (
     Contribution,
@@ -19,11 +20,35 @@ from crowdfunding.models import (
     MiniCrowdFunding,
     MiniCrowdFundingSupport,
 )
-from crowdfunding.services import contribution_refund
+from crowdfunding.services import (
+    FUNDABLE_STATUSES,
+    contribution_refund,
+    live_stream_cancel_by_operator,
+)
 from livestreams.admin import LiveStreamAdmin
 from livestreams.models import LiveStream
 
 INLINE_LIMIT = 50
+
+
+def run_for_each(model_admin, request, queryset, service, *, done: str, noun: str) -> None:
+    """Call a money service once per selected row, each in its own transaction, and report
+    what was done and what was skipped (with the service's reason)."""
+    succeeded = 0
+    skipped = []
+    for pk in queryset.values_list("pk", flat=True):
+        try:
+            service(pk)
+        except DomainError as error:
+            skipped.append(f"{pk} ({error.detail or type(error).__name__})")
+        else:
+            succeeded += 1
+    if succeeded:
+        model_admin.message_user(request, f"{done} {succeeded} {noun}.", messages.SUCCESS)
+    if skipped:
+        model_admin.message_user(
+            request, f"Skipped {len(skipped)} {noun}: {'; '.join(skipped)}.", messages.WARNING
+        )
 
 
 class ReadOnlyAdminMixin:
@@ -87,6 +112,24 @@ class CrowdfundedLiveStreamAdmin(LiveStreamAdmin):
     """
 
     readonly_fields = (*LiveStreamAdmin.readonly_fields, "contributions_link")
+    actions = ["cancel_and_refund"]
+
+    def has_cancel_permission(self, request) -> bool:
+        codename = get_permission_codename("change", self.opts)
+        return request.user.has_perm(f"{self.opts.app_label}.{codename}")
+
+    @admin.action(
+        description="Cancel selected streams and refund every funder", permissions=["cancel"]
+    )
+    def cancel_and_refund(self, request, queryset):
+        run_for_each(
+            self,
+            request,
+            queryset,
+            lambda pk: live_stream_cancel_by_operator(stream_id=pk),
+            done="Cancelled",
+            noun="stream(s)",
+        )
 
     def get_inlines(self, request, obj):
         inlines = super().get_inlines(request, obj)
@@ -138,29 +181,20 @@ class ContributionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Refund selected contributions", permissions=["refund"])
     def refund_selected(self, request, queryset):
-        refunded = 0
-        skipped = []
-        for contribution_id in queryset.values_list("pk", flat=True):
-            try:
-                contribution_refund(contribution_id=contribution_id)
-            except DomainError as error:
-                skipped.append(f"{contribution_id} ({error.detail or type(error).__name__})")
-            else:
-                refunded += 1
-        if refunded:
-            self.message_user(request, f"Refunded {refunded} contribution(s).", messages.SUCCESS)
-        if skipped:
-            self.message_user(
-                request,
-                f"Skipped {len(skipped)} contribution(s): {'; '.join(skipped)}.",
-                messages.WARNING,
-            )
+        run_for_each(
+            self,
+            request,
+            queryset,
+            lambda pk: contribution_refund(contribution_id=pk),
+            done="Refunded",
+            noun="contribution(s)",
+        )
 
 
 @admin.register(MiniCrowdFunding)
-class MiniCrowdFundingAdmin(admin.ModelAdmin):
-    """Title and goal are editable; `collected` and `status` follow the supports and are
-    moved only by the services."""
+class MiniCrowdFundingAdmin(SaveChangedFieldsMixin, admin.ModelAdmin):
+    """A new one is added to a stream that takes funding; afterwards only its title is
+    editable: `goal` decides `status`, and `collected` and `status` follow the supports."""
 
     list_display = ("title", "stream", "goal", "collected", "percentage", "status", "created_at")
     list_filter = ("status",)
@@ -176,7 +210,12 @@ class MiniCrowdFundingAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is None:  # a new one starts active with nothing collected; its stream is chosen
             return self.readonly_fields
-        return (*self.readonly_fields, "stream")
+        return (*self.readonly_fields, "stream", "goal")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "stream":
+            kwargs["queryset"] = LiveStream.objects.alive().filter(status__in=FUNDABLE_STATUSES)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         if obj is not None and obj.supports.exists():

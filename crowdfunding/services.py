@@ -199,13 +199,24 @@ def contribution_refund(*, contribution_id: str) -> Contribution:
 
 @transaction.atomic
 def live_stream_cancel(*, user: User, stream_id: str) -> LiveStream:
-    """The creator cancels a scheduled or preparing stream. In the same transaction every
-    completed contribution and mini crowd funding support is refunded through the ledger,
-    and the stream's mini crowd fundings are cancelled."""
+    """The creator cancels a scheduled or preparing stream; every funder is refunded."""
     _check_id(stream_id, "id")
     stream = _locked_stream(stream_id)
     if stream.creator_id != user.pk:
         raise Forbidden("Only the stream's creator can cancel it")
+    return _cancel_with_refunds(stream)
+
+
+@transaction.atomic
+def live_stream_cancel_by_operator(*, stream_id: str) -> LiveStream:
+    """An operator cancels a stream on its creator's behalf (from the admin), same refunds."""
+    _check_id(stream_id, "id")
+    return _cancel_with_refunds(_locked_stream(stream_id))
+
+
+def _cancel_with_refunds(stream: LiveStream) -> LiveStream:
+    """Cancel a locked stream. In the same transaction every completed contribution and mini
+    crowd funding support is refunded through the ledger and its mini crowd fundings close."""
     if stream.status not in CANCELLABLE_STATUSES:
         raise Conflict(f"Live stream is {stream.status}, it cannot be cancelled")
 

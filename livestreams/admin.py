@@ -1,13 +1,15 @@
 """Admin for live streams, their guests and broadcasters, and replay rentals.
 
 `collected_funding` moves only with contributions and refunds (crowdfunding services), and
-`channel_name` is made once from the title, so both are read-only. The crowdfunding app
+`channel_name` is made once from the title, so both are read-only; so are an existing stream's
+status, deletion and creator. The crowdfunding app
 extends `LiveStreamAdmin` with its contribution and mini crowd funding inlines.
 """
 
 from django.contrib import admin
 from django.db import models
 
+from allmine.admin_mixins import SaveChangedFieldsMixin
 from livestreams.models import Broadcaster, LiveStream, ReplayRental, StreamGuest
 from livestreams.services import unique_channel_name
 
@@ -27,7 +29,7 @@ class BroadcasterInline(admin.TabularInline):
 
 
 @admin.register(LiveStream)
-class LiveStreamAdmin(admin.ModelAdmin):
+class LiveStreamAdmin(SaveChangedFieldsMixin, admin.ModelAdmin):
     list_display = (
         "title",
         "creator",
@@ -61,6 +63,13 @@ class LiveStreamAdmin(admin.ModelAdmin):
     @admin.display(description="Funding %")
     def funding_percentage(self, obj: LiveStream) -> int:
         return obj.funding_percentage
+
+    def get_readonly_fields(self, request, obj=None):
+        """Status, deletion and owner of an existing stream move only through the services
+        (cancelling refunds every funder; see the crowdfunding admin's action)."""
+        if obj is None:
+            return self.readonly_fields
+        return (*self.readonly_fields, "status", "deleted_at", "creator")
 
     def save_model(self, request, obj, form, change):
         if not change:

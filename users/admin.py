@@ -7,6 +7,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.html import format_html
 
+from allmine.admin_mixins import SaveChangedFieldsMixin
 from users.models import CreditLedgerEntry, Media, User
 
 
@@ -21,7 +22,7 @@ class MediaAdmin(admin.ModelAdmin):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(SaveChangedFieldsMixin, BaseUserAdmin):
     list_display = (
         "username",
         "email",
