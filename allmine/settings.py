@@ -23,6 +23,7 @@ Environment (all optional outside production):
   DJANGO_SECURE_PROXY_SSL_HEADER  `true` when a proxy that sets X-Forwarded-Proto terminates TLS
   CSRF_TRUSTED_ORIGINS       comma-separated, for the admin behind a proxy
   THROTTLE_AUTH_RATE, THROTTLE_FUNDING_RATE  e.g. `20/min`
+  DJANGO_NUM_PROXIES         proxies in front that append to X-Forwarded-For (default 0)
   LOG_LEVEL, LOG_FORMAT      LOG_FORMAT=json (production default) or `text`
 """
 
@@ -256,7 +257,7 @@ CORS_ALLOW_HEADERS = (
     "idempotency-key",
     "x-request-id",
 )
-CORS_EXPOSE_HEADERS = ("X-Total-Count", "X-Request-ID", "Retry-After")
+CORS_EXPOSE_HEADERS = ("X-Total-Count", "X-Request-ID", "Retry-After", "Idempotent-Replayed")
 CORS_PREFLIGHT_MAX_AGE = 3600
 
 APPEND_SLASH = False
@@ -271,7 +272,10 @@ REST_FRAMEWORK = {
         "users.permissions.IsNotSuspended",
     ],
     "DEFAULT_RENDERER_CLASSES": ["allmine.api.renderers.EnvelopeJSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["allmine.api.parsers.SafeJSONParser"],
+    # Proxies in front of the app that append to X-Forwarded-For; 0 trusts only the socket's
+    # address, so a client cannot dodge the per-IP sign-in throttle with a forged header.
+    "NUM_PROXIES": env_int("DJANGO_NUM_PROXIES", 0),
     "EXCEPTION_HANDLER": "allmine.api.exceptions.envelope_exception_handler",
     "DEFAULT_METADATA_CLASS": "allmine.api.metadata.ApiMetadata",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -142,3 +142,13 @@ def test_database_outage_is_a_503_envelope_with_retry_after(auth_client, monkeyp
     assert body["errors"] == ["Service unavailable", "Database unavailable, retry shortly"]
     assert response["Retry-After"] == "5"
     assert b"127.0.0.1" not in response.content
+
+
+def test_json_nested_too_deep_is_a_400(auth_client):
+    body = "[" * 100_000 + "]" * 100_000
+
+    response = auth_client.post(
+        "/api/v1/live-stream/" + "a" * 24 + "/fund", body, content_type="application/json"
+    )
+
+    assert_error_envelope(response, 400, "Validation failed")

@@ -267,3 +267,21 @@ class TestBadTokens:
 
         assert response.status_code == 403
         assert response.json()["errors"] == ["Insufficient permissions", "Account suspended"]
+
+
+def test_forged_forwarded_for_does_not_dodge_the_login_throttle(api_client, user, monkeypatch):
+    from rest_framework.throttling import ScopedRateThrottle
+
+    rates = {**ScopedRateThrottle.THROTTLE_RATES, "auth": "3/min"}
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", rates)
+    statuses = [
+        api_client.post(
+            LOGIN,
+            {"username": user.username, "password": "wrong"},
+            format="json",
+            HTTP_X_FORWARDED_FOR=f"10.0.0.{n}",
+        ).status_code
+        for n in range(4)
+    ]
+
+    assert statuses == [401, 401, 401, 429]
