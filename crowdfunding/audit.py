@@ -91,6 +91,11 @@ def _money_records() -> Iterator[str]:
         )
         for record in bad_refunds.order_by("pk"):
             yield f"{label} {record.pk}: refunded without a matching refund ledger row"
+        unpaid_with_debit = model.objects.filter(
+            status__in=[FundingStatus.PENDING, FundingStatus.FAILED], ledger_entry__isnull=False
+        )
+        for record in unpaid_with_debit.order_by("pk"):
+            yield f"{label} {record.pk}: {record.status} but a ledger row took its credits"
         unexpected_refunds = model.objects.exclude(status=FundingStatus.REFUNDED).filter(
             refund_ledger_entry__isnull=False
         )

@@ -37,12 +37,12 @@ def _ensure_not_suspended(user: User) -> None:
 
 def user_login(*, username: str, password: str) -> dict:
     """Token pair for a username (or e-mail) and password."""
-    login_name = username
-    if "@" in username:
-        match = User.objects.filter(email__iexact=username).order_by("id").first()
-        if match is not None:
-            login_name = match.username
-    user = authenticate(username=login_name, password=password)
+    user = authenticate(username=username, password=password)
+    if user is None and "@" in username:
+        # An e-mail address signs in only when it belongs to exactly one account.
+        matches = list(User.objects.filter(email__iexact=username).values_list("username")[:2])
+        if len(matches) == 1:
+            user = authenticate(username=matches[0][0], password=password)
     if user is None:
         raise InvalidCredentials("Invalid username or password")
     _ensure_not_suspended(user)

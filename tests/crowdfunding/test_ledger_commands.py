@@ -124,3 +124,14 @@ def test_grant_credits_refuses_non_positive_amounts(amount):
 def test_grant_credits_unknown_user():
     with pytest.raises(CommandError, match="No user 'ghost'"):
         call_command("grant_credits", "ghost", "5")
+
+
+def test_audit_names_a_pending_contribution_that_took_credits(consistent_books, capsys):
+    _, contribution = consistent_books
+    Contribution.objects.filter(pk=contribution.pk).update(status=Contribution.Status.PENDING)
+    LiveStream.objects.filter(pk=contribution.stream_id).update(collected_funding=25)
+
+    clean, output = audit(capsys)
+
+    assert not clean
+    assert f"contribution {contribution.pk}: pending but a ledger row took its credits" in output

@@ -285,3 +285,20 @@ def test_forged_forwarded_for_does_not_dodge_the_login_throttle(api_client, user
     ]
 
     assert statuses == [401, 401, 401, 429]
+
+
+def test_username_that_looks_like_an_email_wins_over_another_accounts_email(api_client):
+    owner = UserFactory(username="x@allmine.test", email="owner@allmine.test")
+    UserFactory(email="x@allmine.test")
+
+    response = login(api_client, "x@allmine.test")
+
+    assert response.status_code == 200
+    assert response.json()["data"]["user"]["_id"] == owner.id
+
+
+def test_email_shared_by_two_accounts_does_not_sign_in(api_client):
+    UserFactory(email="shared@allmine.test")
+    UserFactory(email="shared@allmine.test")
+
+    assert_401(login(api_client, "shared@allmine.test"))
