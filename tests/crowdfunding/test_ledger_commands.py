@@ -135,3 +135,27 @@ def test_audit_names_a_pending_contribution_that_took_credits(consistent_books, 
 
     assert not clean
     assert f"contribution {contribution.pk}: pending but a ledger row took its credits" in output
+
+
+def test_purge_idempotency_keys_deletes_only_expired_records(settings, capsys):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from crowdfunding.models import IdempotencyRecord
+
+    user = UserFactory()
+    fresh = IdempotencyRecord.objects.create(
+        user=user, key="fresh", fingerprint="f", response_status=201, response_data={}
+    )
+    old = IdempotencyRecord.objects.create(
+        user=user, key="old", fingerprint="f", response_status=201, response_data={}
+    )
+    IdempotencyRecord.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - settings.IDEMPOTENCY_KEY_TTL - timedelta(minutes=1)
+    )
+
+    call_command("purge_idempotency_keys")
+
+    assert list(IdempotencyRecord.objects.values_list("pk", flat=True)) == [fresh.pk]
+    assert "Deleted 1 idempotency record(s)" in capsys.readouterr().out
