@@ -8,9 +8,10 @@ from crowdfunding.models import Contribution, MiniCrowdFunding, MiniCrowdFunding
 from crowdfunding.services import contribution_refund
 from livestreams.models import LiveStream
 from tests.crowdfunding.factories import ContributionFactory, MiniCrowdFundingFactory
+from tests.crowdfunding.money import money_snapshot
 from tests.livestreams.factories import LiveStreamFactory
 from tests.users.factories import UserFactory
-from users.models import CreditLedgerEntry
+from users.models import CreditLedgerEntry, User
 from users.services import credits_grant
 
 pytestmark = pytest.mark.django_db
@@ -79,6 +80,7 @@ class TestCancel:
     def test_only_the_creator_may_cancel(self, client_for):
         stream = LiveStreamFactory()
         contribution = ContributionFactory(stream=stream)
+        before = money_snapshot()
 
         response = client_for(contribution.user).post(cancel_url(stream.id))
 
@@ -87,33 +89,38 @@ class TestCancel:
             "Insufficient permissions",
             "Only the stream's creator can cancel it",
         ]
-        stream.refresh_from_db()
-        contribution.refresh_from_db()
-        assert stream.status == "scheduled" and contribution.status == "completed"
+        assert money_snapshot() == before
 
     @pytest.mark.parametrize(
         "status",
         ["active", "ended", "expired", "cancelled_by_host", "cancelled_by_guest"],
     )
     def test_other_statuses_are_a_409(self, client_for, status):
-        stream = LiveStreamFactory(status=status)
+        stream = ContributionFactory(stream__status=status).stream
+        before = money_snapshot()
 
         response = client_for(stream.creator).post(cancel_url(stream.id))
 
         assert response.status_code == 409
-        stream.refresh_from_db()
-        assert stream.status == status
+        assert response.json()["errors"][1] == f"Live stream is {status}, it cannot be cancelled"
+        assert money_snapshot() == before
 
-    def test_malformed_and_unknown_ids(self, auth_client):
-        assert auth_client.post(cancel_url("nope")).status_code == 400
-        assert auth_client.post(cancel_url("f" * 24)).status_code == 404
-        deleted = LiveStreamFactory(deleted_at=timezone.now())
-        assert auth_client.post(cancel_url(deleted.id)).status_code == 404
+    def test_malformed_and_unknown_ids(self, client_for):
+        deleted = ContributionFactory(stream__deleted_at=timezone.now()).stream
+        client = client_for(deleted.creator)
+        before = money_snapshot()
+
+        assert client.post(cancel_url("nope")).status_code == 400
+        assert client.post(cancel_url("f" * 24)).status_code == 404
+        assert client.post(cancel_url(deleted.id)).status_code == 404
+        assert money_snapshot() == before
 
     def test_unauthenticated_is_a_401(self, api_client):
-        stream = LiveStreamFactory()
+        stream = ContributionFactory().stream
+        before = money_snapshot()
 
         assert api_client.post(cancel_url(stream.id)).status_code == 401
+        assert money_snapshot() == before
 
 
 class TestMiniCrowdFundingSupport:
@@ -143,22 +150,52 @@ class TestMiniCrowdFundingSupport:
         entry = MiniCrowdFundingSupport.objects.get(pk=data["supportId"]).ledger_entry
         assert entry.type == "mini_crowd_funding_support" and entry.amount == -60
 
-    def test_completed_mini_takes_no_more(self, client_for):
-        mini = MiniCrowdFundingFactory(status=MiniCrowdFunding.Status.COMPLETED)
+    @pytest.mark.parametrize(
+        "status", [MiniCrowdFunding.Status.COMPLETED, MiniCrowdFunding.Status.CANCELLED]
+    )
+    def test_closed_mini_takes_no_more(self, client_for, status):
+        mini = MiniCrowdFundingFactory(status=status)
         supporter = funder_with(100)
+        before = money_snapshot()
 
         response = client_for(supporter).post(
             support_url(mini.stream_id, mini.id), {"amount": 5}, format="json"
         )
 
         assert response.status_code == 409
-        supporter.refresh_from_db()
-        assert supporter.credit_balance == 100
+        assert response.json()["errors"][1] == f"Mini crowd funding is {status}"
+        assert money_snapshot() == before
+
+    def test_deleted_stream_is_a_404(self, client_for):
+        mini = MiniCrowdFundingFactory(stream=LiveStreamFactory(deleted_at=timezone.now()))
+        supporter = funder_with(100)
+        before = money_snapshot()
+
+        response = client_for(supporter).post(
+            support_url(mini.stream_id, mini.id), {"amount": 5}, format="json"
+        )
+
+        assert response.status_code == 404
+        assert money_snapshot() == before
+
+    def test_suspended_caller_is_a_403(self, client_for):
+        mini = MiniCrowdFundingFactory()
+        supporter = funder_with(100)
+        User.objects.filter(pk=supporter.pk).update(account_status=User.AccountStatus.SUSPENDED)
+        before = money_snapshot()
+
+        response = client_for(supporter).post(
+            support_url(mini.stream_id, mini.id), {"amount": 5}, format="json"
+        )
+
+        assert response.status_code == 403
+        assert money_snapshot() == before
 
     def test_mini_of_another_stream_is_a_404(self, client_for):
         mini = MiniCrowdFundingFactory()
         other = LiveStreamFactory()
         supporter = funder_with(100)
+        before = money_snapshot()
 
         response = client_for(supporter).post(
             support_url(other.id, mini.id), {"amount": 5}, format="json"
@@ -166,10 +203,12 @@ class TestMiniCrowdFundingSupport:
 
         assert response.status_code == 404
         assert response.json()["errors"] == ["Resource not found", "Mini crowd funding not found"]
+        assert money_snapshot() == before
 
     def test_insufficient_balance(self, client_for):
         mini = MiniCrowdFundingFactory()
         supporter = funder_with(10)
+        before = money_snapshot()
 
         response = client_for(supporter).post(
             support_url(mini.stream_id, mini.id), {"amount": 11}, format="json"
@@ -177,50 +216,56 @@ class TestMiniCrowdFundingSupport:
 
         assert response.status_code == 409
         assert response.json()["errors"][1] == "Insufficient credit balance"
-        assert MiniCrowdFundingSupport.objects.count() == 0
+        assert money_snapshot() == before
 
     def test_creator_cannot_support_own_stream(self, client_for):
         mini = MiniCrowdFundingFactory()
         credits_grant(user=mini.stream.creator, amount=100)
+        before = money_snapshot()
 
         response = client_for(mini.stream.creator).post(
             support_url(mini.stream_id, mini.id), {"amount": 5}, format="json"
         )
 
         assert response.status_code == 403
+        assert money_snapshot() == before
 
     def test_stream_not_scheduled_is_a_409(self, client_for):
         mini = MiniCrowdFundingFactory(stream=LiveStreamFactory(status="ended"))
         supporter = funder_with(100)
+        before = money_snapshot()
 
         response = client_for(supporter).post(
             support_url(mini.stream_id, mini.id), {"amount": 5}, format="json"
         )
 
         assert response.status_code == 409
+        assert money_snapshot() == before
 
     @pytest.mark.parametrize("payload", [{}, {"amount": "5"}, {"amount": 0}, {"amount": 2.5}])
     def test_bad_amount_is_a_400(self, client_for, payload):
         mini = MiniCrowdFundingFactory()
         supporter = funder_with(100)
+        before = money_snapshot()
 
         response = client_for(supporter).post(
             support_url(mini.stream_id, mini.id), payload, format="json"
         )
 
         assert response.status_code == 400
-        supporter.refresh_from_db()
-        assert supporter.credit_balance == 100
+        assert money_snapshot() == before
 
     def test_malformed_mini_id_is_a_400(self, client_for):
         mini = MiniCrowdFundingFactory()
         supporter = funder_with(100)
+        before = money_snapshot()
 
         response = client_for(supporter).post(
             support_url(mini.stream_id, "xyz"), {"amount": 5}, format="json"
         )
 
         assert response.status_code == 400
+        assert money_snapshot() == before
         assert response.json()["errors"][1] == "miniId: must be a 24-character lowercase hex id"
 
     def test_idempotency_key_applies(self, client_for):

@@ -7,6 +7,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from crowdfunding.models import Contribution, IdempotencyRecord
 from livestreams.models import LiveStream
 from tests.crowdfunding.factories import ContributionFactory
+from tests.crowdfunding.money import money_snapshot
 from tests.livestreams.factories import LiveStreamFactory
 from tests.users.factories import UserFactory
 from users.models import CreditLedgerEntry, User
@@ -30,19 +31,6 @@ def funder(user):
 @pytest.fixture
 def stream():
     return LiveStreamFactory(funding_goal=1000)
-
-
-def books(user: User, stream: LiveStream) -> tuple:
-    """Everything a failed request must leave untouched."""
-    user.refresh_from_db()
-    stream.refresh_from_db()
-    return (
-        user.credit_balance,
-        CreditLedgerEntry.objects.count(),
-        Contribution.objects.count(),
-        stream.collected_funding,
-        IdempotencyRecord.objects.count(),
-    )
 
 
 def test_funding_charges_once_and_reports_the_new_totals(auth_client, funder, stream):
@@ -127,14 +115,14 @@ def test_spending_the_whole_balance_is_allowed(auth_client, funder, stream):
     ],
 )
 def test_bad_amount_is_a_400_and_charges_nothing(auth_client, funder, stream, payload, detail):
-    before = books(funder, stream)
+    before = money_snapshot()
 
     response = auth_client.post(fund_url(stream.id), payload, format="json")
 
     assert response.status_code == 400
     assert response.json()["errors"] == ["Validation failed", detail]
     assert response.json()["data"] is None
-    assert books(funder, stream) == before
+    assert money_snapshot() == before
 
 
 def test_unknown_fields_are_ignored(auth_client, funder, stream):
@@ -150,30 +138,30 @@ def test_unknown_fields_are_ignored(auth_client, funder, stream):
     [b"{not json", b"[1, 2]", b'"amount"', b"null"],
 )
 def test_malformed_body_is_a_400(auth_client, funder, stream, body):
-    before = books(funder, stream)
+    before = money_snapshot()
 
     response = auth_client.post(fund_url(stream.id), body, content_type="application/json")
 
     assert response.status_code == 400
     assert response.json()["errors"][0] == "Validation failed"
-    assert books(funder, stream) == before
+    assert money_snapshot() == before
 
 
 def test_non_json_content_type_is_refused(auth_client, funder, stream):
-    before = books(funder, stream)
+    before = money_snapshot()
 
     response = auth_client.post(fund_url(stream.id), "amount=5", content_type="text/plain")
 
     assert response.status_code == 415
     assert response.json()["isSuccess"] is False
-    assert books(funder, stream) == before
+    assert money_snapshot() == before
 
 
 @pytest.mark.parametrize(
     "bad_id", ["123", "64D15F9E2E6C8F4D5A123456", "zzzzzzzzzzzzzzzzzzzzzzzz", "funded1", "a" * 25]
 )
 def test_malformed_id_is_a_400(auth_client, funder, stream, bad_id):
-    before = books(funder, stream)
+    before = money_snapshot()
 
     response = auth_client.post(fund_url(bad_id), {"amount": 5}, format="json")
 
@@ -182,36 +170,36 @@ def test_malformed_id_is_a_400(auth_client, funder, stream, bad_id):
         "Validation failed",
         "id: must be a 24-character lowercase hex id",
     ]
-    assert books(funder, stream) == before
+    assert money_snapshot() == before
 
 
 def test_unknown_stream_is_a_404(auth_client, funder, stream):
-    before = books(funder, stream)
+    before = money_snapshot()
 
     response = auth_client.post(fund_url("0" * 24), {"amount": 5}, format="json")
 
     assert response.status_code == 404
     assert response.json()["errors"] == ["Resource not found", "Live stream not found"]
-    assert books(funder, stream) == before
+    assert money_snapshot() == before
 
 
 def test_deleted_stream_is_a_404(auth_client, funder):
     from django.utils import timezone
 
     stream = LiveStreamFactory(deleted_at=timezone.now())
-    before = books(funder, stream)
+    before = money_snapshot()
 
     response = auth_client.post(fund_url(stream.id), {"amount": 5}, format="json")
 
     assert response.status_code == 404
-    assert books(funder, stream) == before
+    assert money_snapshot() == before
 
 
 def test_creator_cannot_fund_own_stream(client_for):
     creator = UserFactory()
     credits_grant(user=creator, amount=100)
     stream = LiveStreamFactory(creator=creator)
-    before = books(creator, stream)
+    before = money_snapshot()
 
     response = client_for(creator).post(fund_url(stream.id), {"amount": 5}, format="json")
 
@@ -220,19 +208,19 @@ def test_creator_cannot_fund_own_stream(client_for):
         "Insufficient permissions",
         "You cannot fund your own stream",
     ]
-    assert books(creator, stream) == before
+    assert money_snapshot() == before
 
 
 def test_suspended_user_cannot_fund(client_for, stream):
     suspended = UserFactory(account_status=User.AccountStatus.SUSPENDED)
     credits_grant(user=suspended, amount=100)
-    before = books(suspended, stream)
+    before = money_snapshot()
 
     response = client_for(suspended).post(fund_url(stream.id), {"amount": 5}, format="json")
 
     assert response.status_code == 403
     assert response.json()["errors"] == ["Insufficient permissions", "Account suspended"]
-    assert books(suspended, stream) == before
+    assert money_snapshot() == before
 
 
 @pytest.mark.parametrize(
@@ -240,7 +228,7 @@ def test_suspended_user_cannot_fund(client_for, stream):
 )
 def test_stream_not_scheduled_is_a_409(auth_client, funder, status):
     stream = LiveStreamFactory(status=status)
-    before = books(funder, stream)
+    before = money_snapshot()
 
     response = auth_client.post(fund_url(stream.id), {"amount": 5}, format="json")
 
@@ -249,11 +237,11 @@ def test_stream_not_scheduled_is_a_409(auth_client, funder, status):
         "Resource already exists or cannot be changed in its current state",
         f"Live stream is {status}, only scheduled streams can be funded",
     ]
-    assert books(funder, stream) == before
+    assert money_snapshot() == before
 
 
 def test_insufficient_balance_is_a_409(auth_client, funder, stream):
-    before = books(funder, stream)
+    before = money_snapshot()
 
     response = auth_client.post(fund_url(stream.id), {"amount": 1001}, format="json")
 
@@ -262,7 +250,7 @@ def test_insufficient_balance_is_a_409(auth_client, funder, stream):
         "Resource already exists or cannot be changed in its current state",
         "Insufficient credit balance",
     ]
-    assert books(funder, stream) == before
+    assert money_snapshot() == before
 
 
 def test_unauthenticated_is_a_401(api_client, stream):
@@ -303,7 +291,7 @@ class TestIdempotencyKey:
     def test_same_key_other_body_is_a_409(self, auth_client, funder, stream):
         headers = {"Idempotency-Key": "order-43"}
         auth_client.post(fund_url(stream.id), {"amount": 100}, format="json", headers=headers)
-        before = books(funder, stream)
+        before = money_snapshot()
 
         response = auth_client.post(
             fund_url(stream.id), {"amount": 200}, format="json", headers=headers
@@ -313,7 +301,7 @@ class TestIdempotencyKey:
         assert response.json()["errors"][1] == (
             "Idempotency-Key was already used for a different request"
         )
-        assert books(funder, stream) == before
+        assert money_snapshot() == before
 
     def test_same_key_on_another_stream_is_a_409(self, auth_client, funder, stream):
         headers = {"Idempotency-Key": "order-44"}
@@ -374,14 +362,14 @@ class TestIdempotencyKey:
 
     @pytest.mark.parametrize("key", ["", "x" * 256, "ключ"])
     def test_bad_key_is_a_400(self, auth_client, funder, stream, key):
-        before = books(funder, stream)
+        before = money_snapshot()
 
         response = auth_client.post(
             fund_url(stream.id), {"amount": 100}, format="json", headers={"Idempotency-Key": key}
         )
 
         assert response.status_code == 400
-        assert books(funder, stream) == before
+        assert money_snapshot() == before
 
 
 def test_money_endpoints_are_throttled(auth_client, funder, stream, monkeypatch):

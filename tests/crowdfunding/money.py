@@ -1,0 +1,22 @@
+"""A snapshot of every money-bearing row, for asserting that a refused request changed nothing."""
+
+from crowdfunding.models import (
+    Contribution,
+    IdempotencyRecord,
+    MiniCrowdFunding,
+    MiniCrowdFundingSupport,
+)
+from livestreams.models import LiveStream
+from users.models import CreditLedgerEntry, User
+
+
+def money_snapshot() -> dict:
+    return {
+        "balances": sorted(User.objects.values_list("pk", "credit_balance")),
+        "ledger": sorted(CreditLedgerEntry.objects.values_list("pk", "amount", "status")),
+        "contributions": sorted(Contribution.objects.values_list("pk", "amount", "status")),
+        "supports": sorted(MiniCrowdFundingSupport.objects.values_list("pk", "amount", "status")),
+        "streams": sorted(LiveStream.objects.values_list("pk", "status", "collected_funding")),
+        "minis": sorted(MiniCrowdFunding.objects.values_list("pk", "status", "collected")),
+        "idempotency": sorted(IdempotencyRecord.objects.values_list("pk", flat=True)),
+    }
