@@ -114,12 +114,8 @@ class CrowdfundedLiveStreamAdmin(LiveStreamAdmin):
     readonly_fields = (*LiveStreamAdmin.readonly_fields, "contributions_link")
     actions = ["cancel_and_refund"]
 
-    def has_cancel_permission(self, request) -> bool:
-        codename = get_permission_codename("change", self.opts)
-        return request.user.has_perm(f"{self.opts.app_label}.{codename}")
-
     @admin.action(
-        description="Cancel selected streams and refund every funder", permissions=["cancel"]
+        description="Cancel selected streams and refund every funder", permissions=["change"]
     )
     def cancel_and_refund(self, request, queryset):
         run_for_each(
