@@ -104,10 +104,8 @@ def contribution_create(*, user: User, stream_id: str, amount: int) -> FundingRe
         status=Contribution.Status.COMPLETED,
         ledger_entry=debit,
     )
-    LiveStream.objects.filter(pk=stream.pk).update(
-        collected_funding=F("collected_funding") + amount, updated_at=timezone.now()
-    )
-    stream.refresh_from_db(fields=["collected_funding", "updated_at"])
+    stream.collected_funding += amount  # the row is locked: no increment can be lost
+    stream.save(update_fields=["collected_funding", "updated_at"])
     return FundingReceipt(
         contribution=contribution,
         stream=stream,
