@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from allmine.api.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -184,14 +184,13 @@ def contribution_refund(*, contribution_id: str) -> Contribution:
     )
     if stream_id is None:
         raise NotFound("Contribution not found")
-    LiveStream.objects.select_for_update().filter(pk=stream_id).first()
+    stream = LiveStream.objects.select_for_update().get(pk=stream_id)
     contribution = Contribution.objects.select_for_update().get(pk=contribution_id)
     if contribution.status != Contribution.Status.COMPLETED:
         raise Conflict(f"Contribution is {contribution.status}, only completed ones are refunded")
     _refund(contribution, now=timezone.now(), reason=f"Refund of contribution {contribution.pk}")
-    LiveStream.objects.filter(pk=stream_id).update(
-        collected_funding=F("collected_funding") - contribution.amount, updated_at=timezone.now()
-    )
+    stream.collected_funding -= contribution.amount
+    stream.save(update_fields=["collected_funding", "updated_at"])
     return contribution
 
 
