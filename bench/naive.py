@@ -14,6 +14,7 @@ from crowdfunding.selectors import funded_streams_for_user
 from crowdfunding.views import FundedLiveStreamViewSet
 from livestreams.models import Broadcaster, LiveStream
 from livestreams.selectors import replay_access_for, stream_role_for
+from livestreams.serializers import ReplayAccessSerializer
 from users.models import Media, User
 
 
@@ -62,16 +63,6 @@ class NaiveMiniSerializer(serializers.ModelSerializer):
         model = MiniCrowdFunding
         fields = ["_id", "title", "goal", "collected", "percentage", "status", "createdAt",
                   "updatedAt"]  # fmt: skip
-
-
-class NaiveReplayAccessSerializer(serializers.Serializer):
-    status = serializers.CharField()
-    canRent = serializers.BooleanField(source="can_rent")
-    canViewRecording = serializers.BooleanField(source="can_view_recording")
-    price = serializers.IntegerField(allow_null=True)
-    rentedAt = ApiDateTimeField(source="rented_at", allow_null=True)
-    expiresAt = ApiDateTimeField(source="expires_at", allow_null=True)
-    remainingSeconds = serializers.IntegerField(source="remaining_seconds", allow_null=True)
 
 
 class NaiveLiveStreamSerializer(serializers.ModelSerializer):
@@ -135,7 +126,7 @@ class NaiveLiveStreamSerializer(serializers.ModelSerializer):
             user=self._caller(),
             role=stream_role_for(stream=stream, user=self._caller()),
         )
-        return NaiveReplayAccessSerializer(access).data
+        return ReplayAccessSerializer(access).data
 
     def get_role(self, stream):
         return stream_role_for(stream=stream, user=self._caller())
