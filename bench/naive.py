@@ -11,6 +11,7 @@ from rest_framework import serializers
 from allmine.api.fields import ApiDateTimeField
 from crowdfunding.models import MiniCrowdFunding
 from crowdfunding.selectors import funded_streams_for_user
+from crowdfunding.serializers import CrowdfundedLiveStreamSerializer
 from crowdfunding.views import FundedLiveStreamViewSet
 from livestreams.models import Broadcaster, LiveStream
 from livestreams.selectors import replay_access_for, stream_role_for
@@ -97,14 +98,7 @@ class NaiveLiveStreamSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = LiveStream
-        fields = [
-            "id", "title", "liveStreamType", "channelName", "broadcasters", "guests", "creator",
-            "thumbnailUrl", "recording", "recordingUrl", "replayAccess", "status", "accessType",
-            "price", "interest", "durationGoal", "motivation", "isActiveReplayOnCreatorProfile",
-            "replayCreditPrice", "startedAt", "plannedStartDate", "endedAt", "plannedEndDate",
-            "createdAt", "updatedAt", "fundingGoal", "collectedFunding", "fundingPercentage",
-            "role", "miniCrowdFundings",
-        ]  # fmt: skip
+        fields = CrowdfundedLiveStreamSerializer.Meta.fields  # the same keys, in order
 
     def _caller(self):
         return self.context["request"].user

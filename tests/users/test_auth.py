@@ -19,6 +19,7 @@ LOGIN = "/api/v1/auth/login"
 REFRESH = "/api/v1/auth/refresh"
 LOGOUT = "/api/v1/auth/logout"
 FUNDED = "/api/v1/live-stream/funded"
+TOKEN_PAIR_KEYS = ["accessToken", "refreshToken", "expiresIn", "refreshExpiresIn", "user"]
 
 
 def login(api_client, username: str, password: str = TEST_PASSWORD):
@@ -44,13 +45,7 @@ class TestLogin:
 
         assert response.status_code == 200
         data = response.json()["data"]
-        assert list(data) == [
-            "accessToken",
-            "refreshToken",
-            "expiresIn",
-            "refreshExpiresIn",
-            "user",
-        ]
+        assert list(data) == TOKEN_PAIR_KEYS
         assert data["expiresIn"] == 3600
         assert data["refreshExpiresIn"] == 2_592_000
         assert data["user"]["_id"] == user.id
@@ -130,13 +125,7 @@ class TestRefresh:
 
         assert rotated.status_code == 200
         data = rotated.json()["data"]
-        assert list(data) == [
-            "accessToken",
-            "refreshToken",
-            "expiresIn",
-            "refreshExpiresIn",
-            "user",
-        ]
+        assert list(data) == TOKEN_PAIR_KEYS
         assert data["refreshToken"] != first["refreshToken"]
         assert bearer(APIClient(), data["accessToken"]).get(FUNDED).status_code == 200
         assert_401(replay)
