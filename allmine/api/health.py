@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from allmine.api.envelope import error_messages
+from allmine.api.middleware import RETRY_AFTER_SECONDS
 from allmine.api.schema import envelope_responses
 
 logger = logging.getLogger(__name__)
@@ -89,6 +90,6 @@ class HealthView(APIView):
             return Response(
                 error_messages(503, *details),
                 status=status.HTTP_503_SERVICE_UNAVAILABLE,
-                headers={"Retry-After": "5", "Cache-Control": "no-store"},
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"},
             )
         return Response({"status": OK, "checks": checks}, headers={"Cache-Control": "no-store"})
