@@ -22,12 +22,16 @@ def access_token_for(user) -> str:
 
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
-    """SQLite tests use a file database, not shared-cache memory, so tests with threads get
-    the real locking (busy timeout, BEGIN IMMEDIATE) that production has."""
+    """A test database of this run's own, so two runs on one machine or one PostgreSQL server
+    never collide. SQLite tests use a file database, not shared-cache memory, so tests with
+    threads get the real locking (busy timeout, BEGIN IMMEDIATE) that production has."""
     database = settings.DATABASES["default"]
+    test_settings = database.setdefault("TEST", {})
     if database["ENGINE"] == "django.db.backends.sqlite3":
         path = Path(tempfile.gettempdir()) / f"allmine-test-{os.getpid()}.sqlite3"
-        database.setdefault("TEST", {})["NAME"] = str(path)
+        test_settings["NAME"] = str(path)
+    elif not test_settings.get("NAME"):
+        test_settings["NAME"] = f"test_allmine_{os.getpid()}"
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -8,7 +8,7 @@ from allmine.api.pagination import HeaderTotalPagination
 from allmine.api.schema import envelope_responses
 from crowdfunding import services
 from crowdfunding.idempotency import idempotent_response
-from crowdfunding.selectors import crowdfunded_streams_with_details, funded_streams_for_user
+from crowdfunding.selectors import funded_streams_for_user, stream_object_for
 from crowdfunding.serializers import (
     AmountInputSerializer,
     CrowdfundedLiveStreamSerializer,
@@ -136,6 +136,4 @@ class LiveStreamCrowdfundingViewSet(viewsets.GenericViewSet):
     )
     def cancel(self, request, id: str):
         stream = services.live_stream_cancel(user=request.user, stream_id=id)
-        stream = crowdfunded_streams_with_details(user=request.user).get(pk=stream.pk)
-        data = CrowdfundedLiveStreamSerializer(stream, context={"request": request}).data
-        return Response(data)
+        return Response(stream_object_for(user=request.user, stream_id=stream.pk))

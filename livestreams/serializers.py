@@ -82,6 +82,9 @@ class LiveStreamSerializer(serializers.ModelSerializer):
 
     @property
     def caller(self):
+        """`context["caller"]`, or the request's user."""
+        if "caller" in self.context:
+            return self.context["caller"]
         request = self.context.get("request")
         return getattr(request, "user", None) if request is not None else None
 
