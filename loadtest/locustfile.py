@@ -30,7 +30,17 @@ from gevent import subprocess
 from locust import FastHttpUser, between, events, task
 
 ENVELOPE_KEYS = ["isSuccess", "statusCode", "data", "errors", "timestamp"]
-DATA = json.load(open(os.environ["LOAD_DATA"])) if os.environ.get("LOAD_DATA") else {}
+
+
+def _load_data() -> dict:
+    path = os.environ.get("LOAD_DATA")
+    if not path:
+        return {}
+    with open(path) as file:
+        return json.load(file)
+
+
+DATA = _load_data()
 FUND_SHARE = float(os.environ.get("LOAD_FUND_SHARE", "0.5"))
 _tokens = itertools.cycle(DATA.get("tokens") or [""])
 

@@ -47,8 +47,9 @@ class Command(BaseCommand):
     def handle(self, *args, callers, streams, credits, prefund, prefix, **options):
         creator = _account(f"{prefix}-creator")
         scheduled = list(
-            LiveStream.objects.filter(creator=creator, status=LiveStream.Status.SCHEDULED)
-            .order_by("planned_start_date", "id")[:streams]
+            LiveStream.objects.filter(creator=creator, status=LiveStream.Status.SCHEDULED).order_by(
+                "planned_start_date", "id"
+            )[:streams]
         )
         start = timezone.now() + timedelta(days=7)
         for index in range(len(scheduled), streams):
