@@ -128,6 +128,8 @@ def replay_access_for(
         if rentals is None:  # not prefetched: a single stream outside a list
             rentals = list(stream.rentals.filter(user=user).order_by("-rented_at", "-id")[:1])
         rental = rentals[0] if rentals else None
+        if rental is not None and rental.status == ReplayRental.Status.REFUNDED:
+            rental = None  # a refunded rental grants nothing and is not "expired"
 
     if role == Role.HOST:
         status = ReplayStatus.OWNER
