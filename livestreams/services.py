@@ -110,9 +110,15 @@ class RentalReceipt:
     now: datetime
 
 
-def _locked_alive_stream(stream_id: str) -> LiveStream:
+def check_stream_id(stream_id: object) -> str:
+    """A stream id from a URL: 400 unless shaped like an ObjectId."""
     if not is_object_id(stream_id):
         raise InvalidInput("id: must be a 24-character lowercase hex id")
+    return stream_id
+
+
+def _locked_alive_stream(stream_id: str) -> LiveStream:
+    check_stream_id(stream_id)
     stream = LiveStream.objects.alive().select_for_update().filter(pk=stream_id).first()
     if stream is None:
         raise NotFound("Live stream not found")
