@@ -177,6 +177,15 @@ def replay_rental_create(
     return RentalReceipt(rental=rental, created=True, credit_balance=debit.balance_after, now=now)
 
 
+def replay_rental_refund_user_ids(*, stream: LiveStream, now: datetime) -> list[str]:
+    """The renters `replay_rentals_refund_for_stream` would pay back, so a caller that also
+    refunds other records can lock all wallets at once, in id order."""
+    rentals = ReplayRental.objects.filter(
+        stream=stream, status=ReplayRental.Status.ACTIVE, expires_at__gt=now
+    )
+    return sorted(set(rentals.values_list("user_id", flat=True)))
+
+
 def replay_rentals_refund_for_stream(*, stream: LiveStream, now: datetime) -> int:
     """Refund in full every rental of `stream` whose window is still open (the stream is being
     deleted; API.md §6). The caller holds the stream's row lock inside its transaction.

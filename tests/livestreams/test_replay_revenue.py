@@ -160,3 +160,16 @@ def test_two_overlapping_runs_pay_each_party_exactly_once():
     assert _revenue(guest) == [20] * len(renters)
     assert ReplayRentalCharge.objects.filter(status="settled").count() == total
     call_command("audit_ledger")
+
+
+@pytest.mark.django_db
+def test_refund_user_ids_name_the_renters_with_open_windows():
+    now = timezone.now()
+    stream = EndedStreamFactory()
+    closed, open_ = _renter(), _renter()
+    replay_rental_create(user=closed, stream_id=stream.id, now=now - timedelta(days=2))
+    replay_rental_create(user=open_, stream_id=stream.id, now=now - timedelta(hours=2))
+
+    from livestreams.services import replay_rental_refund_user_ids
+
+    assert replay_rental_refund_user_ids(stream=stream, now=now) == [open_.pk]
