@@ -184,7 +184,7 @@ class ReplayStatusSerializer(serializers.Serializer):
 
 
 class ReplaySettingsInputSerializer(serializers.Serializer):
-    """At least one of the two; a field left out keeps its value."""
+    """Either or both; a field left out keeps its value (an empty body changes nothing)."""
 
     isActiveReplayOnCreatorProfile = serializers.BooleanField(
         required=False, help_text="Offer the replay on the creator's profile."
@@ -201,10 +201,3 @@ class ReplaySettingsInputSerializer(serializers.Serializer):
         if not isinstance(self.initial_data.get("isActiveReplayOnCreatorProfile"), bool):
             raise serializers.ValidationError("Must be a JSON boolean.")
         return value
-
-    def validate(self, attrs):
-        if not attrs:
-            raise serializers.ValidationError(
-                "Give isActiveReplayOnCreatorProfile, replayCreditPrice or both."
-            )
-        return attrs

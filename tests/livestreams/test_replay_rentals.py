@@ -431,20 +431,23 @@ def test_creator_changes_replay_settings(client_for, clock):
 
 def test_replay_settings_leave_out_fields_keep_their_value(client_for):
     stream = EndedStreamFactory(replay_credit_price=40)
+    client = client_for(stream.creator)
 
-    response = client_for(stream.creator).patch(
+    response = client.patch(
         settings_url(stream.id), {"isActiveReplayOnCreatorProfile": False}, format="json"
     )
 
     assert response.status_code == 200
     stream.refresh_from_db()
     assert (stream.is_active_replay_on_creator_profile, stream.replay_credit_price) == (False, 40)
+    unchanged = client.patch(settings_url(stream.id), {}, format="json")
+    assert unchanged.status_code == 200
+    assert unchanged.json()["data"]["replayCreditPrice"] == 40
 
 
 @pytest.mark.parametrize(
     ("body", "error"),
     [
-        ({}, "Give isActiveReplayOnCreatorProfile, replayCreditPrice or both."),
         (
             {"replayCreditPrice": 0},
             "replayCreditPrice: Ensure this value is greater than or equal to 1.",
