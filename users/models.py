@@ -126,4 +126,4 @@ class CreditLedgerEntry(models.Model):
         return f"{self.user_id} {self.type} {self.amount:+d}"
 
     # Statuses whose rows moved money: the balance is their sum.
-    BALANCE_STATUSES = ("completed", "refunded")
+    BALANCE_STATUSES = (Status.COMPLETED, Status.REFUNDED)
