@@ -13,7 +13,13 @@ from rest_framework.test import APIClient
 
 from crowdfunding.models import Contribution, MiniCrowdFunding, MiniCrowdFundingSupport
 from crowdfunding.seeding import DEMO_PASSWORD, DEMO_USERNAME, SEED_EMAIL_DOMAIN
-from livestreams.models import Broadcaster, LiveStream, ReplayRental, StreamGuest
+from livestreams.models import (
+    Broadcaster,
+    LiveStream,
+    ReplayRental,
+    ReplayRentalCharge,
+    StreamGuest,
+)
 from tests.users.factories import UserFactory
 from users.models import CreditLedgerEntry, Media, User
 
@@ -21,7 +27,8 @@ pytestmark = pytest.mark.django_db
 
 SMALL = {"users": 40, "streams": 80, "contributions": 400, "demo_funded": 5, "verbosity": 0}
 SEEDED_MODELS = [
-    Media, User, LiveStream, StreamGuest, Broadcaster, ReplayRental, CreditLedgerEntry,
+    Media, User, LiveStream, StreamGuest, Broadcaster, ReplayRental, ReplayRentalCharge,
+    CreditLedgerEntry,
     Contribution, MiniCrowdFunding, MiniCrowdFundingSupport,
 ]  # fmt: skip
 
@@ -159,7 +166,10 @@ def test_the_books_balance():
         Contribution.objects.filter(status="refunded").count()
         + MiniCrowdFundingSupport.objects.filter(status="refunded").count()
     )
-    assert CreditLedgerEntry.objects.exclude(type="credit_purchase").count() == linked + refunds
+    funding_rows = CreditLedgerEntry.objects.exclude(
+        type__in=["credit_purchase", "stream_charge", "stream_revenue"]
+    )
+    assert funding_rows.count() == linked + refunds
     assert not Contribution.objects.filter(user_id=F("stream__creator_id")).exists()
     assert not MiniCrowdFundingSupport.objects.filter(
         user_id=F("mini_crowd_funding__stream__creator_id")
@@ -228,3 +238,36 @@ def test_benchmark_callers_fund_exactly_their_number_of_streams():
             .count()
         )
         assert funded == n
+
+
+def test_seeded_rentals_are_paid_and_the_demo_sees_every_replay_state(api_client, capsys):
+    seed(base_date=timezone.now(), rentals=30)
+
+    call_command("audit_ledger")  # raises CommandError on any mismatch
+    assert "Ledger audit clean" in capsys.readouterr().out
+    assert not ReplayRental.objects.values("user", "stream").annotate(n=Count("id")).filter(n__gt=1)
+    assert ReplayRentalCharge.objects.count() == ReplayRental.objects.count()
+    assert set(ReplayRentalCharge.objects.values_list("status", flat=True)) == {
+        "active",
+        "settled",
+    }
+    assert CreditLedgerEntry.objects.filter(type="stream_revenue").exists()
+    assert not ReplayRental.objects.filter(
+        Q(user_id=F("stream__creator_id")) | Q(stream__guest_links__user_id=F("user_id"))
+    ).exists()
+
+    token = api_client.post(
+        "/api/v1/auth/login",
+        {"username": DEMO_USERNAME, "password": DEMO_PASSWORD},
+        format="json",
+    ).json()["data"]["accessToken"]
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    states = {
+        api_client.get(f"/api/v1/live-stream/{stream_id}/replay-status").json()["data"][
+            "replayAccess"
+        ]["status"]
+        for stream_id in LiveStream.objects.alive().values_list("id", flat=True)
+    }
+    assert states == {"owner", "participant", "rented", "expired", "available", "unavailable"}
+    rentals = api_client.get("/api/v1/live-stream/my-replay-rentals").json()["data"]["list"]
+    assert [rental["status"] for rental in rentals] == ["active", "expired"]
