@@ -1,5 +1,6 @@
 from django.urls import path
 
+from crowdfunding.stream_views import LiveStreamViewSet
 from crowdfunding.views import FundedLiveStreamViewSet, LiveStreamCrowdfundingViewSet
 
 urlpatterns = [
@@ -7,6 +8,35 @@ urlpatterns = [
         "live-stream/funded",
         FundedLiveStreamViewSet.as_view({"get": "list"}),
         name="live-stream-funded",
+    ),
+    # After every fixed `live-stream/<word>` path, so `<id>` never swallows one.
+    path("live-stream", LiveStreamViewSet.as_view({"post": "create"}), name="live-stream"),
+    path(
+        "live-stream/<str:id>",
+        LiveStreamViewSet.as_view(
+            {"get": "retrieve", "patch": "partial_update", "delete": "destroy"}
+        ),
+        name="live-stream-detail",
+    ),
+    path(
+        "live-stream/<str:id>/mini-crowd-fundings",
+        LiveStreamViewSet.as_view({"post": "add_mini_crowd_funding"}),
+        name="live-stream-mini-crowd-fundings",
+    ),
+    path(
+        "live-stream/<str:id>/start",
+        LiveStreamViewSet.as_view({"post": "start"}),
+        name="live-stream-start",
+    ),
+    path(
+        "live-stream/<str:id>/end",
+        LiveStreamViewSet.as_view({"post": "end"}),
+        name="live-stream-end",
+    ),
+    path(
+        "live-stream/<str:id>/join",
+        LiveStreamViewSet.as_view({"post": "join"}),
+        name="live-stream-join",
     ),
     path(
         "live-stream/<str:id>/fund",
