@@ -178,6 +178,10 @@ class TestCreate:
             ({"motivation": 7}, "motivation: A valid string is required."),
             ({"plannedStartDate": in_days(-1)}, "plannedStartDate: must be in the future"),
             ({"plannedStartDate": "tomorrow"}, None),
+            (
+                {"plannedStartDate": "9999-12-31T23:59:00Z"},
+                "plannedStartDate: too far in the future",
+            ),
             ({"plannedStartDate": ...}, "plannedStartDate: This field is required."),
             (
                 {"plannedStartDate": in_days(3), "plannedEndDate": in_days(2)},
