@@ -326,9 +326,7 @@ DEFAULT_THUMBNAIL_URL = os.environ.get(
     "DEFAULT_THUMBNAIL_URL", "https://cdn.allmine.example/stream/default-thumbnail.png"
 )
 # An ended, recorded stream's recording is published at RECORDING_BASE_URL/<channel name>.mp4.
-RECORDING_BASE_URL = os.environ.get(
-    "RECORDING_BASE_URL", "https://cdn.allmine.example/recordings"
-)
+RECORDING_BASE_URL = os.environ.get("RECORDING_BASE_URL", "https://cdn.allmine.example/recordings")
 
 # One line per request (`allmine.request`) and every other record, each with the request id.
 # Tokens and passwords are never logged: only method, path (no query string), status, time.

@@ -312,7 +312,9 @@ def live_stream_delete(*, user: User, stream_id: str) -> DeletionReceipt:
     _refund_funding(
         funding, stream=stream, now=now, reason=f"Refund: live stream {stream.pk} deleted"
     )
-    # Replay rentals are refunded here, with every wallet already locked.
+    # NOT YET WIRED (merge of the replays branch): one call here,
+    # `replay_rentals_refund_for_stream(stream=stream, now=now)`, refunds every active or
+    # pending rental; its rows and its renters' wallets are locked above already.
     stream.deleted_at = now
     stream.save(update_fields=["deleted_at", "collected_funding", "updated_at"])
     return DeletionReceipt(
