@@ -878,3 +878,27 @@ class TestDelete:
         # Reads and the stream's other actions are not counted against the money rate.
         assert client.get(detail_url(second.id)).status_code == 200
         assert client.post(action_url(second.id, "start")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "action"),
+    [
+        ("get", None),
+        ("patch", None),
+        ("delete", None),
+        ("post", "mini-crowd-fundings"),
+        ("post", "start"),
+        ("post", "end"),
+        ("post", "join"),
+    ],
+)
+def test_every_stream_operation_needs_a_signed_in_caller(api_client, method, action):
+    stream, _, _ = funded_stream()
+    url = action_url(stream.id, action) if action else detail_url(stream.id)
+    before = money_snapshot()
+
+    response = getattr(api_client, method)(url, {"title": "x", "goal": 1}, format="json")
+
+    assert_error(response, 401, *response.json()["errors"][1:])
+    assert response.json()["errors"][0] == "Authentication required"
+    assert money_snapshot() == before
