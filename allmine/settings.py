@@ -25,6 +25,7 @@ Environment (all optional outside production):
   THROTTLE_AUTH_RATE, THROTTLE_FUNDING_RATE  e.g. `20/min`
   DJANGO_NUM_PROXIES         proxies in front that append to X-Forwarded-For (default 0)
   LOG_LEVEL, LOG_FORMAT      LOG_FORMAT=json (production default) or `text`
+  RECORDING_BASE_URL         where ended streams' recordings are published
 """
 
 import os
@@ -325,6 +326,8 @@ SPECTACULAR_SETTINGS = {
 DEFAULT_THUMBNAIL_URL = os.environ.get(
     "DEFAULT_THUMBNAIL_URL", "https://cdn.allmine.example/stream/default-thumbnail.png"
 )
+# An ended, recorded stream's recording is published at RECORDING_BASE_URL/<channel name>.mp4.
+RECORDING_BASE_URL = os.environ.get("RECORDING_BASE_URL", "https://cdn.allmine.example/recordings")
 
 # One line per request (`allmine.request`) and every other record, each with the request id.
 # Tokens and passwords are never logged: only method, path (no query string), status, time.

@@ -122,7 +122,7 @@ def test_writes_to_unknown_api_urls_are_a_404_not_a_csrf_page(method):
 
     client = Client(enforce_csrf_checks=True)
 
-    response = getattr(client, method)("/api/v1/live-stream/nope", content_type="application/json")
+    response = getattr(client, method)("/api/v1/live-stream/a/b", content_type="application/json")
 
     assert_error_envelope(response, 404, "Resource not found")
 
