@@ -35,17 +35,30 @@ def _ensure_not_suspended(user: User) -> None:
         raise Forbidden("Account suspended")
 
 
-def user_login(*, username: str, password: str) -> dict:
-    """Token pair for a username (or e-mail) and password."""
-    user = authenticate(username=username, password=password)
-    if user is None and "@" in username:
+def _username_for(identifier: str) -> str:
+    """The username to check the password against: the identifier itself, or the one account
+    whose e-mail it is. Never hashes: the caller hashes exactly once whatever this returns."""
+    if "@" in identifier and not User.objects.filter(username=identifier).exists():
         # An e-mail address signs in only when it belongs to exactly one account.
-        matches = list(User.objects.filter(email__iexact=username).values_list("username")[:2])
+        matches = list(
+            User.objects.filter(email__iexact=identifier).values_list("username", flat=True)[:2]
+        )
         if len(matches) == 1:
-            user = authenticate(username=matches[0][0], password=password)
-    if user is None:
+            return matches[0]
+    return identifier
+
+
+def user_login(*, username: str, password: str) -> dict:
+    """Token pair for a username (or e-mail) and password.
+
+    Every failure looks and costs the same: exactly one password hash whatever the identifier
+    (Django's `ModelBackend` hashes the password once for an unknown username too), and the
+    same 401 for an unknown account, a wrong password, an inactive or a suspended account —
+    right password or not, so a suspended account is no oracle for its password.
+    """
+    user = authenticate(username=_username_for(username), password=password)
+    if user is None or user.is_suspended:
         raise InvalidCredentials("Invalid username or password")
-    _ensure_not_suspended(user)
     return _token_pair(user)
 
 
@@ -66,14 +79,22 @@ def token_refresh(*, refresh_token: str) -> dict:
 
 
 @transaction.atomic
-def user_logout(*, user: User) -> None:
-    """Revoke every token of the user: refresh tokens are blacklisted, access tokens die
-    with the bumped `token_version`."""
-    User.objects.filter(pk=user.pk).update(token_version=F("token_version") + 1)
-    outstanding = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
+def user_tokens_revoke(*, user_id: str) -> int:
+    """Revoke every token of the user and return the new `token_version`: the only writer of
+    that column. Refresh tokens are blacklisted; access tokens die with the bumped version.
+
+    Used by logout and by every saved password change (`User.save`)."""
+    User.objects.filter(pk=user_id).update(token_version=F("token_version") + 1)
+    outstanding = OutstandingToken.objects.filter(user_id=user_id, blacklistedtoken__isnull=True)
     BlacklistedToken.objects.bulk_create(
         [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
     )
+    return User.objects.filter(pk=user_id).values_list("token_version", flat=True).get()
+
+
+def user_logout(*, user: User) -> None:
+    """Revoke every token of the caller, access tokens included."""
+    user_tokens_revoke(user_id=user.pk)
 
 
 def ledger_post(
