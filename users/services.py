@@ -7,10 +7,9 @@ from django.db.models import F
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from allmine.api.errors import Forbidden, InsufficientBalance, InvalidInput
-from users.authentication import TOKEN_VERSION_CLAIM
+from users.authentication import TOKEN_VERSION_CLAIM, RefreshToken
 from users.models import CreditLedgerEntry, User
 
 

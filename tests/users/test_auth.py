@@ -235,6 +235,27 @@ class TestBadTokens:
             "Token is expired",
         ]
 
+    @pytest.mark.parametrize("exp", ["4102444800", 10**30, 1e300, -(10**30), True, None, [1]])
+    def test_token_whose_exp_is_not_a_time(self, api_client, user, exp):
+        response = bearer(api_client, self._forge(user, exp=exp)).get(FUNDED)
+
+        assert_401(response)
+        assert response.json()["errors"][:2] == [
+            "Authentication required",
+            "Given token not valid for any token type",
+        ]
+
+    @pytest.mark.parametrize("exp", ["4102444800", 10**30])
+    def test_refresh_token_whose_exp_is_not_a_time(self, api_client, user, exp):
+        refresh = RefreshToken.for_user(user)
+        refresh[TOKEN_VERSION_CLAIM] = user.token_version
+        payload = {**refresh.payload, "exp": exp}
+        token = jwt.encode(payload, settings.SIMPLE_JWT["SIGNING_KEY"], algorithm="HS256")
+
+        response = api_client.post(REFRESH, {"refreshToken": token}, format="json")
+
+        assert_401(response)
+
     def test_wrongly_signed_token(self, api_client, user):
         assert_401(bearer(api_client, self._forge(user, key="another-key" * 4)).get(FUNDED))
 
