@@ -131,6 +131,8 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's backend, plus: a read-only file is a 503 while it lasts, not for ever after.
+    DATABASES["default"]["ENGINE"] = "allmine.sqlite_backend"
     # Wait for a writer instead of failing at once; WAL lets readers run beside it.
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 20,
