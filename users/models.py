@@ -100,23 +100,26 @@ class User(AbstractUser):
         if self._state.adding:
             return super().save(update_fields=update_fields, **kwargs)
         if update_fields is None:
+            deferred = self.get_deferred_fields()  # Django saves only loaded fields too
             update_fields = [
                 field.name
                 for field in self._meta.concrete_fields
-                if not field.primary_key and field.name not in GUARDED_COLUMNS
+                if not field.primary_key
+                and field.name not in GUARDED_COLUMNS
+                and field.attname not in deferred
             ]
         elif GUARDED_COLUMNS.intersection(update_fields):
             raise ValueError(
                 "credit_balance changes only through users.services.ledger_post and "
                 "token_version only through users.services.user_tokens_revoke"
             )
-        password_changed = self._password is not None
+        if self._password is None:  # set by set_password() until the next save
+            return super().save(update_fields=update_fields, **kwargs)
         with transaction.atomic(using=kwargs.get("using")):
             super().save(update_fields=update_fields, **kwargs)
-            if password_changed:
-                from users.services import user_tokens_revoke  # services import this module
+            from users.services import user_tokens_revoke  # services import this module
 
-                self.token_version = user_tokens_revoke(user_id=self.pk)
+            self.token_version = user_tokens_revoke(user_id=self.pk)
 
 
 class CreditLedgerEntry(models.Model):

@@ -159,6 +159,18 @@ class TestPasswordChange:
         user.refresh_from_db()
         assert (user.last_name, user.credit_balance, user.token_version) == ("Stale", 75, 1)
 
+    def test_a_partly_loaded_user_saves_only_what_it_loaded(self, django_assert_num_queries):
+        user = UserFactory(first_name="Ayse")
+        partial = User.objects.only("id", "last_name").get(pk=user.pk)
+        User.objects.filter(pk=user.pk).update(first_name="Changed meanwhile")
+
+        partial.last_name = "Yilmaz"
+        with django_assert_num_queries(1):
+            partial.save()
+
+        user.refresh_from_db()
+        assert (user.first_name, user.last_name) == ("Changed meanwhile", "Yilmaz")
+
     @pytest.mark.parametrize("column", ["credit_balance", "token_version"])
     def test_saving_a_guarded_column_by_name_is_refused(self, column):
         user = UserFactory()
