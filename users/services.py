@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.contrib.auth import authenticate
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
@@ -77,12 +77,22 @@ def token_refresh(*, refresh_token: str) -> dict:
     return _token_pair(user)
 
 
+def _declare_writer(writer: str, user_id: str) -> None:
+    """On PostgreSQL, tell the trigger of migration users 0002 that this transaction's change
+    of the user's guarded column comes from its one writer (`ledger_post` or
+    `user_tokens_revoke`). Transaction-local: it ends with the transaction."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config(%s, %s, true)", [f"allmine.{writer}", user_id])
+
+
 @transaction.atomic
 def user_tokens_revoke(*, user_id: str) -> int:
     """Revoke every token of the user and return the new `token_version`: the only writer of
     that column. Refresh tokens are blacklisted; access tokens die with the bumped version.
 
     Used by logout and by every saved password change (`User.save`)."""
+    _declare_writer("user_tokens_revoke", user_id)
     User.objects.filter(pk=user_id).update(token_version=F("token_version") + 1)
     outstanding = OutstandingToken.objects.filter(user_id=user_id, blacklistedtoken__isnull=True)
     BlacklistedToken.objects.bulk_create(
@@ -108,6 +118,7 @@ def ledger_post(
     new_balance = locked.credit_balance + amount
     if new_balance < 0:
         raise InsufficientBalance()
+    _declare_writer("ledger_post", user_id)
     User.objects.filter(pk=user_id).update(credit_balance=new_balance)
     return CreditLedgerEntry.objects.create(
         user_id=user_id,

@@ -11,7 +11,7 @@ import pytest
 from django.contrib.auth.hashers import MD5PasswordHasher
 from django.contrib.auth.management.commands.changepassword import Command as ChangePassword
 from django.core.management import call_command
-from django.db import connections
+from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import Sum
 from django.test import Client
 from django.urls import reverse
@@ -177,6 +177,33 @@ class TestPasswordChange:
 
         with pytest.raises(ValueError, match="ledger_post"):
             user.save(update_fields=[column, "first_name"])
+
+    @pytest.mark.parametrize("column", ["credit_balance", "token_version"])
+    def test_the_database_refuses_any_other_writer(self, column):
+        # PostgreSQL's trigger (users migration 0002) refuses even a stray QuerySet.update();
+        # SQLite has no such guard (User.save is the one there), and says so here.
+        user = UserFactory()
+        expected = {"credit_balance": 0, "token_version": 0}
+
+        if connection.vendor == "postgresql":
+            with (
+                pytest.raises(IntegrityError, match=f"{column} changes only through"),
+                transaction.atomic(),
+            ):
+                User.objects.filter(pk=user.pk).update(**{column: 7})
+        else:
+            User.objects.filter(pk=user.pk).update(**{column: 7})
+            expected[column] = 7
+
+        user.refresh_from_db()
+        assert getattr(user, column) == expected[column]
+        credits_grant(user=user, amount=3)  # the writers themselves still can
+        user_logout(user=user)
+        user.refresh_from_db()
+        assert (user.credit_balance, user.token_version) == (
+            expected["credit_balance"] + 3,
+            expected["token_version"] + 1,
+        )
 
     def test_creating_users_still_writes_every_column(self):
         call_command("createsuperuser", "--noinput", username="root", email="root@allmine.test")
