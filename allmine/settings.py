@@ -91,6 +91,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "allmine.api.logging.RequestIdMiddleware",
+    "allmine.api.middleware.ApiRequestGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -131,6 +132,8 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's backend, plus: a read-only file is a 503 while it lasts, not for ever after.
+    DATABASES["default"]["ENGINE"] = "allmine.sqlite_backend"
     # Wait for a writer instead of failing at once; WAL lets readers run beside it.
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 20,
@@ -297,6 +300,7 @@ SIMPLE_JWT = {
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": False,
     "AUTH_HEADER_TYPES": ("Bearer",),
+    "AUTH_TOKEN_CLASSES": ("users.authentication.AccessToken",),
     "SIGNING_KEY": os.environ.get("JWT_SIGNING_KEY", SECRET_KEY),
 }
 
@@ -339,6 +343,7 @@ LOGGING = {
     "formatters": {
         "json": {"()": "allmine.api.logging.JsonFormatter"},
         "text": {
+            "class": "allmine.api.logging.TextFormatter",
             "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
         },
     },

@@ -1,9 +1,37 @@
-"""Bearer JWT authentication that also refuses tokens revoked by logout."""
+"""Bearer JWT authentication that also refuses tokens revoked by logout, and the token
+classes the project issues and reads."""
 
+from rest_framework_simplejwt import tokens
 from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, TokenError
 
 TOKEN_VERSION_CLAIM = "ver"
+# 9999-12-31T23:59:59Z: the last instant a Python datetime can hold.
+LATEST_TIMESTAMP = 253_402_300_799
+
+
+class CheckedExpMixin:
+    """A signed token whose `exp` is not a number of seconds a datetime can hold (a string
+    of digits, 1e300...) is invalid, not a crash: simplejwt would raise TypeError or
+    OverflowError converting it."""
+
+    def check_exp(self, claim="exp", current_time=None):
+        value = self.payload.get(claim)
+        if claim in self.payload and (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not 0 <= value <= LATEST_TIMESTAMP
+        ):
+            raise TokenError(f"Token '{claim}' claim is not a valid time")
+        super().check_exp(claim, current_time)
+
+
+class AccessToken(CheckedExpMixin, tokens.AccessToken):
+    pass
+
+
+class RefreshToken(CheckedExpMixin, tokens.RefreshToken):
+    access_token_class = AccessToken
 
 
 class BearerJWTAuthentication(JWTAuthentication):

@@ -1,14 +1,18 @@
 """`GET /api/v1/health`: can this app server reach its database and cache?
 
-For load balancers and uptime checks: no authentication, no throttle, a cheap query and a
-cache round trip. 200 with each dependency's state when all are up; 503 naming the ones down.
+For load balancers and uptime checks: no authentication, no throttle, a cheap query, a write
+that changes nothing and is rolled back, and a cache round trip. 200 with each dependency's
+state when all are up; 503 naming the ones down (`database: read_only` when it answers but
+refuses writes).
 """
 
 import logging
 import uuid
 
+from django.contrib.sessions.models import Session
 from django.core.cache import cache
-from django.db import connections
+from django.db import connections, transaction
+from django.db.models import F
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -23,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 OK = "ok"
 UNAVAILABLE = "unavailable"
+READ_ONLY = "read_only"  # only in 503 answers: reachable, but a write fails
 # Named once in SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] as `DependencyStateEnum`.
 DEPENDENCY_STATES = [(OK, OK), (UNAVAILABLE, UNAVAILABLE)]
 
@@ -50,6 +55,28 @@ def database_is_up(alias: str = "default") -> bool:
         return False
 
 
+def database_is_writable(alias: str = "default") -> bool:
+    """A write that changes nothing, rolled back: fails on a read-only SQLite file, a
+    PostgreSQL standby or read-only transaction, or a role that lost its write privileges.
+    (Sessions: a table the app writes on every engine; the UPDATE matches no row.)"""
+    try:
+        with transaction.atomic(using=alias):
+            Session.objects.using(alias).filter(session_key="").update(expire_date=F("expire_date"))
+            transaction.set_rollback(True, using=alias)
+        return True
+    except Exception:
+        logger.warning("Health check: database %s cannot be written", alias, exc_info=True)
+        return False
+
+
+def database_state(alias: str = "default", *, writable: bool = True) -> str:
+    if not database_is_up(alias):
+        return UNAVAILABLE
+    if writable and not database_is_writable(alias):
+        return READ_ONLY
+    return OK
+
+
 def cache_is_up() -> bool:
     key = f"health:{uuid.uuid4().hex}"
     try:
@@ -71,22 +98,23 @@ class HealthView(APIView):
         operation_id="health",
         summary="Database and cache reachability",
         description=(
-            "No authentication and no throttle. 200 when the database and the cache answer; "
-            "503 otherwise, with one entry in `errors` per dependency that is down "
-            '(e.g. `"database: unavailable"`).'
+            "No authentication and no throttle. 200 when the database answers and takes "
+            "writes and the cache answers; 503 otherwise, with one entry in `errors` per "
+            'dependency that is down (`"database: unavailable"`, `"database: read_only"`, '
+            '`"cache: unavailable"`).'
         ),
         responses=envelope_responses(200, HealthSerializer, errors=(503,)),
         auth=[],
         tags=["Health"],
     )
     def get(self, request):
-        checks = {"database": OK if database_is_up() else UNAVAILABLE}
+        checks = {"database": database_state()}
         if "replica" in connections.settings:
-            checks["replica"] = OK if database_is_up("replica") else UNAVAILABLE
+            checks["replica"] = database_state("replica", writable=False)
         checks["cache"] = OK if cache_is_up() else UNAVAILABLE
         down = [name for name, state in checks.items() if state != OK]
         if down:
-            details = [f"{name}: {UNAVAILABLE}" for name in down]
+            details = [f"{name}: {checks[name]}" for name in down]
             return Response(
                 error_messages(503, *details),
                 status=status.HTTP_503_SERVICE_UNAVAILABLE,

@@ -4,7 +4,7 @@ import re
 from unittest import mock
 
 import pytest
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django.test.utils import override_settings
 
 URL = "/api/v1/health"
@@ -50,6 +50,32 @@ def test_database_down_is_503(api_client):
     assert body["errors"] == ["Service unavailable", "database: unavailable"]
     assert response["Retry-After"] == "5"
     assert "connection refused" not in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_that_refuses_writes_is_503_read_only(api_client):
+    # A real read-only connection on either engine: reads work, any write fails.
+    read_only, read_write = {
+        "sqlite": ("PRAGMA query_only = ON", "PRAGMA query_only = OFF"),
+        "postgresql": (
+            "SET default_transaction_read_only = on",
+            "SET default_transaction_read_only = off",
+        ),
+    }[connection.vendor]
+    with connection.cursor() as cursor:
+        cursor.execute(read_only)
+    try:
+        refused = api_client.get(URL)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(read_write)
+    restored = api_client.get(URL)
+
+    assert refused.status_code == 503
+    assert refused.json()["errors"] == ["Service unavailable", "database: read_only"]
+    assert refused["Retry-After"] == "5"
+    assert restored.status_code == 200
+    assert restored.json()["data"]["checks"]["database"] == "ok"
 
 
 def test_cache_down_is_503(api_client):
