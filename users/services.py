@@ -10,6 +10,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from allmine.api.errors import Forbidden, InsufficientBalance, InvalidInput
+from allmine.db_router import wrote_for
 from users.authentication import TOKEN_VERSION_CLAIM
 from users.models import CreditLedgerEntry, User
 
@@ -89,6 +90,7 @@ def ledger_post(
     if new_balance < 0:
         raise InsufficientBalance()
     User.objects.filter(pk=user_id).update(credit_balance=new_balance)
+    wrote_for(user_id)  # the owner reads the new balance and what it paid for at once
     return CreditLedgerEntry.objects.create(
         user_id=user_id,
         type=entry_type,
