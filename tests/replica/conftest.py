@@ -14,6 +14,7 @@ import os
 import subprocess
 import time
 
+import psycopg
 import pytest
 from django.conf import settings
 from django.core.signals import request_started
@@ -22,6 +23,8 @@ from django.db import connections
 from allmine import db_router
 
 REPLICA = db_router.REPLICA_ALIAS
+SYSTEM_ID = "SELECT system_identifier FROM pg_control_system()"
+REPLAYED = "SELECT pg_last_wal_replay_lsn()::text"
 
 
 def pytest_ignore_collect(collection_path, config):
@@ -35,6 +38,24 @@ def django_db_setup(django_db_setup, django_db_blocker):
     so the standby replays that database: read it there, under the same name."""
     replica = settings.DATABASES[REPLICA]
     configured_name = replica["NAME"]
+    with django_db_blocker.unblock():
+        primary_id = _fetch("default", SYSTEM_ID)
+        primary_position = _position("default", "pg_current_wal_lsn()")
+    with psycopg.connect(
+        host=replica["HOST"],
+        port=replica["PORT"] or 5432,
+        user=replica["USER"],
+        password=replica["PASSWORD"],
+        dbname=configured_name,
+        connect_timeout=5,
+    ) as standby:
+        assert standby.execute(SYSTEM_ID).fetchone()[0] == primary_id, (
+            "DATABASE_REPLICA_URL is not a standby of DATABASE_URL (see scripts/replica)"
+        )
+        deadline = time.monotonic() + 30
+        while db_router.lsn_to_int(standby.execute(REPLAYED).fetchone()[0]) < primary_position:
+            assert time.monotonic() < deadline, "the standby did not replay the test database"
+            time.sleep(0.05)
     replica["NAME"] = connections["default"].settings_dict["NAME"]
     connections[REPLICA].close()
     connections[REPLICA].settings_dict = replica  # the MIRROR had pointed it at the primary

