@@ -20,7 +20,8 @@ Environment (all optional outside production):
   DATABASE_REPLICA_RETRY_SECONDS    after a replica connection failure, primary only (default 5)
   DATABASE_REPLICA_CONNECT_TIMEOUT  seconds (default 2)
   REDIS_URL                  e.g. redis://127.0.0.1:6379/0 for the shared cache (throttles);
-                             unset: a local-memory cache per process
+                             unset: a local-memory cache per process (with a replica: a cache
+                             directory, CACHE_DIR, shared by this machine's processes)
   CORS_ALLOWED_ORIGINS       comma-separated origins of the web client
   DJANGO_SECURE_SSL_REDIRECT redirect http to https (production default on)
   DJANGO_SECURE_HSTS_SECONDS HSTS max-age (production default one year)
@@ -194,6 +195,15 @@ if REDIS_URL:
                 "SOCKET_CONNECT_TIMEOUT": 2,
                 "SOCKET_TIMEOUT": 2,
             },
+        }
+    }
+elif DATABASE_REPLICA_URL:
+    # Read-your-writes pins (allmine/db_router.py) must reach every worker process: without
+    # Redis, a directory shared by the processes of this one machine.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": os.environ.get("CACHE_DIR", "/tmp/allmine-cache"),
         }
     }
 else:

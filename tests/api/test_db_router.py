@@ -295,3 +295,17 @@ def test_settings_add_the_replica_router_and_middleware():
     assert values["DATABASE_REPLICA_MAX_LAG_SECONDS"] == 10
     assert values["DATABASE_REPLICA_CHECK_SECONDS"] == 1
     assert values["DATABASE_REPLICA_RETRY_SECONDS"] == 5
+
+
+def test_without_redis_the_pins_live_in_a_cache_every_local_worker_shares():
+    values = settings_of(
+        ["CACHES"],
+        DATABASE_REPLICA_URL="postgres://app:pw@replica.internal:5432/allmine",
+        REDIS_URL="",
+        CACHE_DIR="/var/tmp/allmine-pins",
+    )
+
+    assert values["CACHES"]["default"] == {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": "/var/tmp/allmine-pins",
+    }
