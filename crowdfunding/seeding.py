@@ -175,6 +175,22 @@ def demo_user() -> User | None:
     return User.objects.filter(seed_users(), username=DEMO_USERNAME).first()
 
 
+def stream_to_fund(user: User) -> LiveStream | None:
+    """A scheduled stream `user` has not funded yet, by an active creator: for the demo's
+    ready-to-paste fund and cancel commands."""
+    return (
+        LiveStream.objects.alive()
+        .filter(
+            status=LiveStream.Status.SCHEDULED, creator__account_status=User.AccountStatus.ACTIVE
+        )
+        .exclude(creator=user)
+        .exclude(contributions__user=user)
+        .select_related("creator")
+        .order_by("planned_start_date", "id")
+        .first()
+    )
+
+
 @contextmanager
 def explicit_timestamps(*models):
     """Let bulk_create keep the planned `created_at`/`updated_at` instead of `now()`."""

@@ -19,9 +19,20 @@ class InvalidCredentials(Exception):
     """Wrong username/e-mail or password, or a refresh token that is no longer valid."""
 
 
-def _token_pair(user: User) -> dict:
+def refresh_token_for(user: User) -> RefreshToken:
+    """A new refresh token carrying the user's token version; its access token inherits it."""
     refresh = RefreshToken.for_user(user)
     refresh[TOKEN_VERSION_CLAIM] = user.token_version
+    return refresh
+
+
+def access_token_for(user: User) -> str:
+    """A signed access token for `user` (1 hour): for seeding, tests, benchmarks, load runs."""
+    return str(refresh_token_for(user).access_token)
+
+
+def _token_pair(user: User) -> dict:
+    refresh = refresh_token_for(user)
     return {
         "accessToken": str(refresh.access_token),
         "refreshToken": str(refresh),

@@ -1,13 +1,15 @@
 """`manage.py seed_demo`: deterministic, idempotent, and the books balance."""
 
+import re
 from datetime import datetime
 from datetime import timezone as dt_timezone
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from crowdfunding.models import Contribution, MiniCrowdFunding, MiniCrowdFundingSupport
 from crowdfunding.seeding import DEMO_PASSWORD, DEMO_USERNAME, SEED_EMAIL_DOMAIN
@@ -63,7 +65,42 @@ def test_a_second_run_adds_nothing_and_prints_the_login_again():
     assert {model.__name__: model.objects.count() for model in SEEDED_MODELS} == counts
     assert "already present" in out
     assert f'"password":"{DEMO_PASSWORD}"' in out
-    assert "Authorization: Bearer ey" in out
+    assert "TOKEN=ey" in out
+
+
+def printed_variables(out: str) -> dict[str, str]:
+    return dict(
+        line.split("=", 1) for line in out.splitlines() if re.fullmatch(r"[A-Z_]+=\S+", line)
+    )
+
+
+def test_the_printed_commands_work_as_pasted(monkeypatch):
+    """The address is where the service runs ($PORT), no placeholders: the tokens and the
+    stream id are real, so funding as the demo user and cancelling as the creator work."""
+    monkeypatch.setenv("PORT", "8123")
+    out = seed(verbosity=1)
+
+    assert "<" not in out and "http://127.0.0.1:8123/api/v1/live-stream/funded" in out
+    assert ":8000" not in out
+    names = printed_variables(out)
+    assert set(names) == {"TOKEN", "STREAM", "CREATOR_TOKEN"}
+    viewer, creator = APIClient(), APIClient()
+    viewer.credentials(HTTP_AUTHORIZATION=f"Bearer {names['TOKEN']}")
+    creator.credentials(HTTP_AUTHORIZATION=f"Bearer {names['CREATOR_TOKEN']}")
+    stream = f"/api/v1/live-stream/{names['STREAM']}"
+
+    assert viewer.get("/api/v1/live-stream/funded").status_code == 200
+    funded = viewer.post(f"{stream}/fund", {"amount": 50}, format="json")
+    assert funded.status_code == 201, funded.json()
+    cancelled = creator.post(f"{stream}/cancel")
+    assert cancelled.status_code == 200, cancelled.json()
+    assert cancelled.json()["data"]["status"] == "cancelled_by_host"
+
+
+@pytest.mark.parametrize("option", ["users", "streams", "contributions", "batch_size"])
+def test_sizes_must_be_positive(option):
+    with pytest.raises(CommandError):
+        call_command("seed_demo", f"--{option.replace('_', '-')}=0", stdout=StringIO())
 
 
 def test_reset_replaces_seed_data_and_keeps_other_users():
