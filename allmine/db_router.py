@@ -29,6 +29,7 @@ import logging
 import math
 import threading
 import time
+from collections import deque
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -74,7 +75,9 @@ LAGGING = "lagging"
 UNAVAILABLE = "unavailable"
 
 # Replay position; whether a WAL receiver runs (else the standby is not streaming); lag in
-# seconds: 0 when everything received is replayed, else the age of the last replayed commit.
+# seconds: 0 when everything received is replayed, else the age of the last replayed commit
+# (an upper bound of how old its data is, but a large one while the primary writes WAL without
+# commits, e.g. a bulk load: hence also the bound from the primary's positions, below).
 PROBE_SQL = """
 SELECT pg_last_wal_replay_lsn()::text,
        EXISTS (SELECT 1 FROM pg_stat_wal_receiver),
@@ -98,6 +101,9 @@ class ReplicaState:
 
 _state: ReplicaState | None = None
 _state_lock = threading.Lock()
+# (time.monotonic(), the primary's WAL position then), one per probe: once the replica has
+# replayed a position, its data is at most as old as that sample.
+_primary_positions: deque[tuple[float, int]] = deque(maxlen=64)
 
 
 def lsn_to_int(lsn: str) -> int:
@@ -105,9 +111,25 @@ def lsn_to_int(lsn: str) -> int:
     return (int(high, 16) << 32) | int(low, 16)
 
 
+def sample_primary_position(now: float) -> None:
+    try:
+        with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+            cursor.execute("SELECT pg_current_wal_lsn()::text")
+            _primary_positions.append((now, lsn_to_int(cursor.fetchone()[0])))
+    except Error:
+        logger.warning("Could not read the primary's WAL position", exc_info=True)
+
+
+def age_bound(replay_lsn: int, now: float) -> float | None:
+    """How old the replica's data is at most, from the primary positions sampled so far."""
+    replayed = [at for at, position in list(_primary_positions) if position <= replay_lsn]
+    return now - max(replayed) if replayed else None
+
+
 def probe_replica() -> ReplicaState:
     """Asks the replica, on this thread's connection, how far it has replayed."""
     now = time.monotonic()
+    sample_primary_position(now)
     connection = connections[REPLICA_ALIAS]
     try:
         connection.close_if_health_check_failed()
@@ -120,12 +142,16 @@ def probe_replica() -> ReplicaState:
         return ReplicaState(UNAVAILABLE, checked_at=now)
     if replay_lsn is None:  # not a standby (or not started): its data cannot be compared
         return ReplicaState(UNAVAILABLE, checked_at=now)
+    replay_lsn = lsn_to_int(replay_lsn)
+    if lag != 0:
+        bounds = [b for b in (lag, age_bound(replay_lsn, now)) if b is not None]
+        lag = min(bounds) if bounds else None
     usable = receiving and lag is not None and lag <= max_lag_seconds()
     if not usable:
         logger.warning(
             "Replica lags (%s s, streaming: %s): reading from the primary", lag, receiving
         )
-    return ReplicaState(OK if usable else LAGGING, lag, lsn_to_int(replay_lsn), now)
+    return ReplicaState(OK if usable else LAGGING, lag, replay_lsn, now)
 
 
 def replica_state() -> ReplicaState:
@@ -144,10 +170,11 @@ def replica_state() -> ReplicaState:
 
 
 def forget_replica_state() -> None:
-    """The next read probes the replica again (tests, and after a failover)."""
+    """The next read probes the replica again, from scratch (tests, and after a failover)."""
     global _state
     with _state_lock:
         _state = None
+        _primary_positions.clear()
 
 
 # --- Read-your-writes --------------------------------------------------------------------------

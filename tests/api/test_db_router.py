@@ -222,6 +222,7 @@ class TestReplicaState:
     def test_probe(self, with_replica, settings, row, expected):
         settings.DATABASE_REPLICA_MAX_LAG_SECONDS = 5
         with (
+            mock.patch.object(db_router, "sample_primary_position"),
             self.probe_returning(row),
             mock.patch.object(connections["replica"], "close_if_health_check_failed"),
             mock.patch.object(db_router.time, "monotonic", return_value=50.0),
@@ -229,10 +230,51 @@ class TestReplicaState:
             assert db_router.probe_replica() == expected
 
     def test_probe_of_an_unreachable_replica(self, with_replica):
-        with mock.patch.object(
-            connections["replica"], "cursor", side_effect=OperationalError("refused")
+        with (
+            mock.patch.object(db_router, "sample_primary_position"),
+            mock.patch.object(
+                connections["replica"], "cursor", side_effect=OperationalError("refused")
+            ),
         ):
             assert db_router.probe_replica().state == UNAVAILABLE
+
+    def test_the_primarys_positions_bound_the_lag_of_a_replica_behind_on_commits(
+        self, with_replica, settings
+    ):
+        """The primary wrote WAL without a commit for long (a bulk load): the age of the last
+        replayed commit is large, but the replica has what the primary had 1.5 s ago."""
+        settings.DATABASE_REPLICA_MAX_LAG_SECONDS = 5
+        db_router._primary_positions.extend([(40.0, 0x10), (48.5, 0x20), (49.9, 0x30)])
+        with (
+            self.probe_returning(("0/28", True, 30.0)),
+            mock.patch.object(connections["replica"], "close_if_health_check_failed"),
+            mock.patch.object(db_router, "sample_primary_position"),
+            mock.patch.object(db_router.time, "monotonic", return_value=50.0),
+        ):
+            assert db_router.probe_replica() == ReplicaState(OK, 1.5, 0x28, 50.0)
+
+    def test_a_replica_behind_every_sampled_position_falls_back_on_its_commit_age(
+        self, with_replica, settings
+    ):
+        settings.DATABASE_REPLICA_MAX_LAG_SECONDS = 5
+        db_router._primary_positions.append((49.0, 0x30))
+        with (
+            self.probe_returning(("0/28", True, 30.0)),
+            mock.patch.object(connections["replica"], "close_if_health_check_failed"),
+            mock.patch.object(db_router, "sample_primary_position"),
+            mock.patch.object(db_router.time, "monotonic", return_value=50.0),
+        ):
+            assert db_router.probe_replica() == ReplicaState(LAGGING, 30.0, 0x28, 50.0)
+
+    @pytest.mark.django_db
+    def test_a_probe_samples_the_primarys_position(self, with_replica):
+        db_router.sample_primary_position(7.0)
+
+        if connections["default"].vendor == "postgresql":
+            [(at, position)] = db_router._primary_positions
+            assert at == 7.0 and position > 0
+        else:  # no WAL: nothing to bound the lag with
+            assert not db_router._primary_positions
 
     def test_a_probe_is_reused_for_the_check_interval_a_failure_for_the_retry_interval(
         self, with_replica, settings
