@@ -15,8 +15,13 @@ Environment (all optional outside production):
   DATABASE_POOL              `true`: psycopg's connection pool instead of persistent connections
   DATABASE_POOL_MAX_SIZE     connections per process with the pool (default 4)
   DATABASE_REPLICA_URL       a read replica for GET requests (allmine/db_router.py)
+  DATABASE_REPLICA_MAX_LAG_SECONDS  a replica further behind is not read from (default 5)
+  DATABASE_REPLICA_CHECK_SECONDS    how long a process reuses a replica lag check (default 1)
+  DATABASE_REPLICA_RETRY_SECONDS    after a replica connection failure, primary only (default 5)
+  DATABASE_REPLICA_CONNECT_TIMEOUT  seconds (default 2)
   REDIS_URL                  e.g. redis://127.0.0.1:6379/0 for the shared cache (throttles);
-                             unset: a local-memory cache per process
+                             unset: a local-memory cache per process (with a replica: a cache
+                             directory, CACHE_DIR, shared by this machine's processes)
   CORS_ALLOWED_ORIGINS       comma-separated origins of the web client
   DJANGO_SECURE_SSL_REDIRECT redirect http to https (production default on)
   DJANGO_SECURE_HSTS_SECONDS HSTS max-age (production default one year)
@@ -171,9 +176,12 @@ if DATABASE_REPLICA_URL:
     )
     DATABASES["replica"].setdefault("OPTIONS", {})
     DATABASES["replica"]["OPTIONS"].setdefault(
-        "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 3)
+        "connect_timeout", env_int("DATABASE_REPLICA_CONNECT_TIMEOUT", 2)
     )
-    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}  # tests/replica/ use a real standby
+    DATABASE_REPLICA_MAX_LAG_SECONDS = env_int("DATABASE_REPLICA_MAX_LAG_SECONDS", 5)
+    DATABASE_REPLICA_CHECK_SECONDS = env_int("DATABASE_REPLICA_CHECK_SECONDS", 1)
+    DATABASE_REPLICA_RETRY_SECONDS = env_int("DATABASE_REPLICA_RETRY_SECONDS", 5)
     DATABASE_ROUTERS = ["allmine.db_router.PrimaryReplicaRouter"]
     MIDDLEWARE.insert(1, "allmine.db_router.ReplicaReadsMiddleware")
 
@@ -191,6 +199,15 @@ if REDIS_URL:
                 "SOCKET_CONNECT_TIMEOUT": 2,
                 "SOCKET_TIMEOUT": 2,
             },
+        }
+    }
+elif DATABASE_REPLICA_URL:
+    # Read-your-writes pins (allmine/db_router.py) must reach every worker process: without
+    # Redis, a directory shared by the processes of this one machine.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": os.environ.get("CACHE_DIR", "/tmp/allmine-cache"),
         }
     }
 else:
@@ -321,6 +338,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "ENUM_NAME_OVERRIDES": {
         "DependencyStateEnum": "allmine.api.health.DEPENDENCY_STATES",
+        "ReplicaStateEnum": "allmine.api.health.REPLICA_STATES",
         "MiniCrowdFundingStatusEnum": "crowdfunding.models.MiniCrowdFunding.Status",
         "ReplayRentalStatusEnum": "livestreams.selectors.RENTAL_STATES",
     },

@@ -5,6 +5,8 @@ from rest_framework_simplejwt import tokens
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, TokenError
 
+from allmine.db_router import reading_as, reads_from_primary
+
 TOKEN_VERSION_CLAIM = "ver"
 # 9999-12-31T23:59:59Z: the last instant a Python datetime can hold.
 LATEST_TIMESTAMP = 253_402_300_799
@@ -38,10 +40,13 @@ class BearerJWTAuthentication(JWTAuthentication):
     """simplejwt's authentication plus the user's `token_version` check.
 
     Logout bumps the version, so every access token issued before it stops working at once.
+    The user is read from the primary, never a lagging replica, so logout and suspension do.
     """
 
     def get_user(self, validated_token):
-        user = super().get_user(validated_token)
+        with reads_from_primary():
+            user = super().get_user(validated_token)
+        reading_as(user.pk)
         if validated_token.get(TOKEN_VERSION_CLAIM) != user.token_version:
             raise AuthenticationFailed("Token has been revoked", code="token_revoked")
         return user

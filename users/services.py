@@ -9,6 +9,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from allmine.api.errors import Forbidden, InsufficientBalance, InvalidInput
+from allmine.db_router import wrote_for
 from users.authentication import TOKEN_VERSION_CLAIM, RefreshToken
 from users.models import CreditLedgerEntry, User
 from users.selectors import user_by_identifier
@@ -137,6 +138,7 @@ def ledger_post(
         raise InsufficientBalance()
     _declare_writer("ledger_post", user_id)
     User.objects.filter(pk=user_id).update(credit_balance=new_balance)
+    wrote_for(user_id)  # the owner reads the new balance and what it paid for at once
     return CreditLedgerEntry.objects.create(
         user_id=user_id,
         type=entry_type,
