@@ -810,7 +810,7 @@ class DemoSeeder:
                 status=CreditLedgerEntry.Status.COMPLETED,
                 amount=amount,
                 balance_after=balance,
-                description="Demo credit purchase" if kind == "credit_purchase" else "",
+                description=f"Demo {CreditLedgerEntry.Type(kind).label.lower()}",
                 created_at=self.dt(at),
             )
 

@@ -95,7 +95,7 @@ def contribution_create(*, user: User, stream_id: str, amount: int) -> FundingRe
         user_id=user.pk,
         amount=-amount,
         entry_type=CreditLedgerEntry.Type.STREAM_FUNDING_CONTRIBUTION,
-        description=f"Funding of live stream {stream.pk}",
+        description=f"Funding of live stream “{stream.title}” ({stream.pk})",
     )
     contribution = Contribution.objects.create(
         user_id=user.pk,
@@ -139,7 +139,7 @@ def mini_crowd_funding_support_create(
         user_id=user.pk,
         amount=-amount,
         entry_type=CreditLedgerEntry.Type.MINI_CROWD_FUNDING_SUPPORT,
-        description=f"Support of mini crowd funding {mini.pk}",
+        description=f"Support of “{mini.title}” on live stream “{stream.title}” ({stream.pk})",
     )
     support = MiniCrowdFundingSupport.objects.create(
         user_id=user.pk,
@@ -188,7 +188,11 @@ def contribution_refund(*, contribution_id: str) -> Contribution:
     contribution = Contribution.objects.select_for_update().get(pk=contribution_id)
     if contribution.status != Contribution.Status.COMPLETED:
         raise Conflict(f"Contribution is {contribution.status}, only completed ones are refunded")
-    _refund(contribution, now=timezone.now(), reason=f"Refund of contribution {contribution.pk}")
+    _refund(
+        contribution,
+        now=timezone.now(),
+        reason=f"Operator refund of a contribution to “{stream.title}” ({stream.pk})",
+    )
     stream.collected_funding -= contribution.amount
     stream.save(update_fields=["collected_funding", "updated_at"])
     return contribution
@@ -231,7 +235,9 @@ def _cancel_with_refunds(stream: LiveStream) -> LiveStream:
     funder_ids = sorted({record.user_id for record in to_refund})
     list(User.objects.select_for_update().filter(pk__in=funder_ids).order_by("pk").values("pk"))
     for record in sorted(to_refund, key=lambda record: (record.user_id, record.pk)):
-        _refund(record, now=now, reason=f"Refund: live stream {stream.pk} cancelled")
+        _refund(
+            record, now=now, reason=f"Refund: live stream “{stream.title}” ({stream.pk}) cancelled"
+        )
     for mini in minis:
         mini.status = MiniCrowdFunding.Status.CANCELLED
         mini.collected = 0
