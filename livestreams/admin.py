@@ -8,8 +8,14 @@ extends `LiveStreamAdmin` with its contribution and mini crowd funding inlines.
 
 from django.contrib import admin
 from django.db import models
+from django.db.models import Count, Sum
 
-from allmine.admin_mixins import SaveChangedFieldsMixin
+from allmine.admin_mixins import (
+    DateRangeFilter,
+    MoneyTotalsMixin,
+    SaveChangedFieldsMixin,
+    admin_link,
+)
 from livestreams.models import Broadcaster, LiveStream, ReplayRental, StreamGuest
 from livestreams.services import unique_channel_name
 
@@ -20,12 +26,18 @@ class StreamGuestInline(admin.TabularInline):
     raw_id_fields = ("user",)
     readonly_fields = ("invited_at",)
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user")
+
 
 class BroadcasterInline(admin.TabularInline):
     model = Broadcaster
     extra = 0
     raw_id_fields = ("user",)
     readonly_fields = ("created_at",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user")
 
 
 @admin.register(LiveStream)
@@ -96,14 +108,21 @@ class BroadcasterAdmin(admin.ModelAdmin):
 
 
 @admin.register(ReplayRental)
-class ReplayRentalAdmin(admin.ModelAdmin):
+class ReplayRentalAdmin(MoneyTotalsMixin, admin.ModelAdmin):
     """Rentals are paid in credits, so they are records to read, not to write by hand."""
 
-    list_display = ("id", "user", "stream", "price", "rented_at", "expires_at")
-    list_filter = ("rented_at",)
+    list_display = ("rented_at", "user", "stream_link", "price", "expires_at")
+    list_display_links = ("rented_at",)
+    list_filter = (("rented_at", DateRangeFilter), ("expires_at", DateRangeFilter))
+    date_hierarchy = "rented_at"
     search_fields = ("=id", "user__username", "stream__title", "=stream__id")
     list_select_related = ("user", "stream")
     readonly_fields = ("id", "user", "stream", "price", "rented_at", "expires_at")
+    money_totals = (("Rentals", Count("pk")), ("Credits", Sum("price")))
+
+    @admin.display(description="Stream", ordering="stream__title")
+    def stream_link(self, obj: ReplayRental) -> str:
+        return admin_link(obj.stream)
 
     def has_add_permission(self, request) -> bool:
         return False

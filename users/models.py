@@ -113,4 +113,4 @@ class CreditLedgerEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user_id} {self.type} {self.amount:+d}"
+        return f"{self.get_type_display()} {self.amount:+d} credits, {self.user.username}"
