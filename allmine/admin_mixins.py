@@ -5,6 +5,7 @@ from datetime import date
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 
@@ -100,3 +101,15 @@ def admin_link(obj, text=None) -> str:
     opts = obj._meta
     url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
     return format_html('<a href="{}">{}</a>', url, text if text is not None else obj)
+
+
+def datetime_column(field: str, description: str):
+    """A sortable changelist column showing `field` as "2026-11-29 20:46" (local time): half
+    the width of the default "Nov. 29, 2026, 8:46 p.m.", so money columns fit at 1366 px."""
+
+    @admin.display(description=description, ordering=field)
+    def column(self, obj) -> str:
+        value = getattr(obj, field)
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else "-"
+
+    return column

@@ -23,6 +23,7 @@ from allmine.admin_mixins import (
     MoneyTotalsMixin,
     SaveChangedFieldsMixin,
     admin_link,
+    datetime_column,
 )
 from allmine.api.errors import DomainError
 from allmine.ids import is_object_id
@@ -304,6 +305,8 @@ class PaidRecordAdmin(MoneyTotalsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     money_totals = PAID_TOTALS
     list_per_page = 50
+    created = datetime_column("created_at", "Created")
+    refunded = datetime_column("refunded_at", "Refunded")
 
     @admin.display(description="Ledger")
     def ledger_links(self, obj) -> str:
@@ -325,20 +328,19 @@ class ContributionAdmin(PaidRecordAdmin):
     `?stream=<id>` (the link on the stream's page)."""
 
     list_display = (
-        "created_at",
+        "created",
         "user",
         "stream_link",
         "amount",
         "status",
-        "refunded_at",
+        "refunded",
         "ledger_links",
     )
-    list_display_links = ("created_at",)
+    list_display_links = ("created",)
     list_filter = (
         "status",
         ("created_at", DateRangeFilter),
         ("refunded_at", DateRangeFilter),
-        "stream__status",
     )
     search_fields = ("=id", "user__username", "stream__title", "=stream__id")
     list_select_related = ("user", "stream")
@@ -464,7 +466,7 @@ class MiniCrowdFundingAdmin(SaveChangedFieldsMixin, admin.ModelAdmin):
 @admin.register(MiniCrowdFundingSupport)
 class MiniCrowdFundingSupportAdmin(PaidRecordAdmin):
     list_display = (
-        "created_at",
+        "created",
         "user",
         "mini_crowd_funding",
         "stream_link",
@@ -472,12 +474,11 @@ class MiniCrowdFundingSupportAdmin(PaidRecordAdmin):
         "status",
         "ledger_links",
     )
-    list_display_links = ("created_at",)
+    list_display_links = ("created",)
     list_filter = (
         "status",
         ("created_at", DateRangeFilter),
         ("refunded_at", DateRangeFilter),
-        "mini_crowd_funding__status",
     )
     search_fields = (
         "=id",

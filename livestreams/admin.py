@@ -15,6 +15,7 @@ from allmine.admin_mixins import (
     MoneyTotalsMixin,
     SaveChangedFieldsMixin,
     admin_link,
+    datetime_column,
 )
 from livestreams.models import Broadcaster, LiveStream, ReplayRental, StreamGuest
 from livestreams.services import unique_channel_name
@@ -111,14 +112,16 @@ class BroadcasterAdmin(admin.ModelAdmin):
 class ReplayRentalAdmin(MoneyTotalsMixin, admin.ModelAdmin):
     """Rentals are paid in credits, so they are records to read, not to write by hand."""
 
-    list_display = ("rented_at", "user", "stream_link", "price", "expires_at")
-    list_display_links = ("rented_at",)
+    list_display = ("rented", "user", "stream_link", "price", "expires")
+    list_display_links = ("rented",)
     list_filter = (("rented_at", DateRangeFilter), ("expires_at", DateRangeFilter))
     date_hierarchy = "rented_at"
     search_fields = ("=id", "user__username", "stream__title", "=stream__id")
     list_select_related = ("user", "stream")
     readonly_fields = ("id", "user", "stream", "price", "rented_at", "expires_at")
     money_totals = (("Rentals", Count("pk")), ("Credits", Sum("price")))
+    rented = datetime_column("rented_at", "Rented")
+    expires = datetime_column("expires_at", "Expires")
 
     @admin.display(description="Stream", ordering="stream__title")
     def stream_link(self, obj: ReplayRental) -> str:

@@ -8,7 +8,12 @@ from django.db.models import Count, Q, Sum
 from django.urls import reverse
 from django.utils.html import format_html
 
-from allmine.admin_mixins import DateRangeFilter, MoneyTotalsMixin, SaveChangedFieldsMixin
+from allmine.admin_mixins import (
+    DateRangeFilter,
+    MoneyTotalsMixin,
+    SaveChangedFieldsMixin,
+    datetime_column,
+)
 from users.models import CreditLedgerEntry, Media, User
 
 
@@ -92,15 +97,15 @@ class CreditLedgerEntryAdmin(MoneyTotalsMixin, admin.ModelAdmin):
     records (this app does not know about them)."""
 
     list_display = (
-        "created_at",
+        "created",
         "user",
         "type",
         "status",
         "signed_amount",
-        "balance_after",
+        "balance",
         "description",
     )
-    list_display_links = ("created_at",)
+    list_display_links = ("created",)
     list_filter = (
         DirectionFilter,
         "type",
@@ -130,6 +135,12 @@ class CreditLedgerEntryAdmin(MoneyTotalsMixin, admin.ModelAdmin):
         "description",
         "created_at",
     ]
+
+    created = datetime_column("created_at", "Created")
+
+    @admin.display(description="Balance", ordering="balance_after")
+    def balance(self, obj: CreditLedgerEntry) -> int:
+        return obj.balance_after
 
     @admin.display(description="Amount", ordering="amount")
     def signed_amount(self, obj: CreditLedgerEntry) -> str:
