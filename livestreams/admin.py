@@ -7,8 +7,12 @@ extends `LiveStreamAdmin` with its contribution and mini crowd funding inlines.
 """
 
 from django.contrib import admin
+from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.db import models
 from django.db.models import Count, Sum
+from django.forms.models import BaseInlineFormSet
+from django.urls import reverse
+from django.utils.text import Truncator
 
 from allmine.admin_mixins import (
     DateRangeFilter,
@@ -21,24 +25,55 @@ from livestreams.models import Broadcaster, LiveStream, ReplayRental, StreamGues
 from livestreams.services import unique_channel_name
 
 
-class StreamGuestInline(admin.TabularInline):
-    model = StreamGuest
+class LoadedUserFormSet(BaseInlineFormSet):
+    """Each existing row's raw-id `user` box is captioned from the row's user, loaded with
+    the rows (`select_related`), instead of one query per row."""
+
+    def _construct_form(self, i, **kwargs):
+        form = super()._construct_form(i, **kwargs)
+        if form.instance.pk is not None:
+            form.fields["user"].widget.loaded = form.instance.user
+        return form
+
+
+class LoadedRawIdWidget(ForeignKeyRawIdWidget):
+    loaded = None  # the selected object, when the form already holds it
+
+    def label_and_url_for_value(self, value):
+        if self.loaded is None or str(self.loaded.pk) != str(value):
+            return super().label_and_url_for_value(value)
+        opts = self.loaded._meta
+        url = reverse(
+            f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_change",
+            args=[self.loaded.pk],
+        )
+        return Truncator(self.loaded).words(14), url
+
+
+class UserInline(admin.TabularInline):
+    """A stream's people (guests, broadcasters): the user by raw id, captioned by name."""
+
+    formset = LoadedUserFormSet
     extra = 0
     raw_id_fields = ("user",)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user":
+            kwargs["widget"] = LoadedRawIdWidget(db_field.remote_field, self.admin_site)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user", "stream")
+
+
+class StreamGuestInline(UserInline):
+    model = StreamGuest
     readonly_fields = ("invited_at",)
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("user")
 
-
-class BroadcasterInline(admin.TabularInline):
+class BroadcasterInline(UserInline):
     model = Broadcaster
-    extra = 0
-    raw_id_fields = ("user",)
     readonly_fields = ("created_at",)
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("user")
 
 
 @admin.register(LiveStream)
