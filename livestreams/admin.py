@@ -83,7 +83,7 @@ class LiveStreamAdmin(SaveChangedFieldsMixin, admin.ModelAdmin):
         "creator",
         "status",
         "live_stream_type",
-        "planned_start_date",
+        "starts",
         "funding_goal",
         "collected_funding",
         "funding_percentage",
@@ -107,6 +107,8 @@ class LiveStreamAdmin(SaveChangedFieldsMixin, admin.ModelAdmin):
     )
     inlines = [StreamGuestInline, BroadcasterInline]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    starts = datetime_column("planned_start_date", "Starts")
 
     @admin.display(description="Funding %")
     def funding_percentage(self, obj: LiveStream) -> int:

@@ -123,6 +123,8 @@ def test_operator_refunds_a_contribution_cancels_a_stream_and_reads_the_overview
 
     # Cancel the night show: every funder (a contribution and a support) on one page first.
     browser.open("/admin/livestreams/livestream/")
+    browser.screenshot("streams")
+    assert browser.horizontal_overflow() == 0
     run_action(browser, "cancel_and_refund", "Gece yayını")
     plan = browser.text("#money-plan")
     assert "zeynep" in plan
@@ -153,6 +155,7 @@ def test_operator_refunds_a_contribution_cancels_a_stream_and_reads_the_overview
     assert browser.find("#audit-computed-at").get_attribute("datetime")
     assert len(browser.find_all("#funds-days tbody tr")) == 30
     browser.screenshot("funds-overview")
+    assert browser.horizontal_overflow() == 0
     assert browser.failed_requests() == []  # no 404 (favicon included) on any page
 
 

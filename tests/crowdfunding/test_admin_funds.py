@@ -396,11 +396,13 @@ def test_cancel_needs_its_own_permission_not_just_change(client):
 # --- funds overview -------------------------------------------------------------------------
 
 
-def test_index_links_the_overview(admin_client):
+def test_index_links_the_overview_and_every_page_has_a_favicon(admin_client, client):
     body = admin_client.get(reverse("admin:index")).content.decode()
+    favicon = client.get("/favicon.ico")
 
     assert f'<a href="{OVERVIEW}">Funds overview</a>' in body
-    assert "allmine/favicon.svg" in body
+    assert '<link rel="icon" type="image/svg+xml" href="/static/allmine/favicon.svg">' in body
+    assert (favicon.status_code, favicon.url) == (301, "/static/allmine/favicon.svg")
 
 
 def test_overview_streams_sortable_with_goal_collected_percentage_funders(admin_client):
@@ -483,14 +485,18 @@ def test_overview_shows_the_audit_clean_or_its_mismatches_with_the_time(admin_cl
     assert rerun.context["audit"]["computed_at"] > computed_at
 
 
-def test_overview_has_constant_queries(admin_client, django_assert_num_queries):
+@pytest.mark.parametrize(
+    ("method", "data"), [("get", None), ("post", {"rerun_audit": "1"})], ids=["cached", "rerun"]
+)
+def test_overview_has_constant_queries(admin_client, django_assert_num_queries, method, data):
     ContributionFactory()
-    at_one_size = _queries(admin_client, "get", OVERVIEW)
+    at_one_size = _queries(admin_client, method, OVERVIEW, data)
     for _ in range(19):
         ContributionFactory(stream=LiveStreamFactory())
+        credits_grant(user=UserFactory(), amount=5)
 
     with django_assert_num_queries(at_one_size):
-        response = admin_client.get(OVERVIEW)
+        response = getattr(admin_client, method)(OVERVIEW, data)
 
     assert response.context["streams"].paginator.count == 20
 
