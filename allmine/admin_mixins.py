@@ -1,6 +1,6 @@
 """Shared admin behaviour."""
 
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
@@ -49,6 +49,11 @@ class MoneyTotalsMixin:
         return response
 
 
+def start_of_day(day: date) -> datetime:
+    """Midnight at the start of `day` in the current time zone."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
 class DateRangeFilter(admin.FieldListFilter):
     """Two date inputs, "from" and "to" (both inclusive, in the site's time zone)."""
 
@@ -71,7 +76,15 @@ class DateRangeFilter(admin.FieldListFilter):
         return [self.lookup_since, self.lookup_until]
 
     def queryset(self, request, queryset):
-        return queryset.filter(**self.dates) if self.dates else queryset
+        """Bounds on the column itself (midnights in the site's time zone), so an index on
+        it serves the filter."""
+        bounds = {}
+        if self.lookup_since in self.dates:
+            bounds[f"{self.field_path}__gte"] = start_of_day(self.dates[self.lookup_since])
+        if self.lookup_until in self.dates:
+            next_day = self.dates[self.lookup_until] + timedelta(days=1)
+            bounds[f"{self.field_path}__lt"] = start_of_day(next_day)
+        return queryset.filter(**bounds)
 
     def get_facet_counts(self, pk_attname, filtered_qs):
         return {}

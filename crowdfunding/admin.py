@@ -10,8 +10,7 @@ from dataclasses import dataclass
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Q, Sum
 from django.forms.models import BaseInlineFormSet
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -513,11 +512,26 @@ class MiniCrowdFundingSupportAdmin(PaidRecordAdmin):
         return admin_link(obj.mini_crowd_funding.stream)
 
 
-def _recorded_by(model, column: str):
-    """The `column` of the `model` row (contribution or support) a ledger row is the debit or
-    the refund of, as a subquery of the ledger row."""
-    match = Q(ledger_entry=OuterRef("pk")) | Q(refund_ledger_entry=OuterRef("pk"))
-    return Subquery(model.objects.filter(match).order_by().values(column)[:1])
+def attach_records(entries: list[CreditLedgerEntry]) -> list[CreditLedgerEntry]:
+    """Set `entry.recorded` to (the contribution or support the ledger row is the debit or
+    refund of, its stream), or None: two queries for any number of rows."""
+    ids = {entry.pk for entry in entries}
+    recorded = {}
+    for model, stream_path in (
+        (Contribution, "stream"),
+        (MiniCrowdFundingSupport, "mini_crowd_funding__stream"),
+    ):
+        records = model.objects.filter(
+            Q(ledger_entry_id__in=ids) | Q(refund_ledger_entry_id__in=ids)
+        ).select_related(stream_path)
+        for record in records:
+            stream = record.stream if model is Contribution else record.mini_crowd_funding.stream
+            for entry_id in (record.ledger_entry_id, record.refund_ledger_entry_id):
+                if entry_id in ids:
+                    recorded[entry_id] = (record, stream)
+    for entry in entries:
+        entry.recorded = recorded.get(entry.pk)
+    return entries
 
 
 admin.site.unregister(CreditLedgerEntry)
@@ -528,46 +542,33 @@ class CrowdfundedLedgerAdmin(CreditLedgerEntryAdmin):
     """`CreditLedgerEntryAdmin` plus what each row records: the contribution or support it is
     the debit or refund of, and its stream (searchable by the stream's id or title).
 
-    Ledger rows do not store their stream: it is found through the contribution or support.
-    A nullable `stream_id` column on the ledger would replace `_recorded_by` for the stream
-    (a plain `list_select_related`) and the subqueries in `get_search_results`."""
+    Ledger rows do not store their stream: it is found through the contribution or support
+    (`attach_records` for the rows shown, subqueries in `get_search_results`). A nullable
+    `stream_id` column on the ledger would make both a plain `list_select_related("stream")`
+    and `stream_id=<id>` / `stream__title__icontains` search fields."""
 
     list_display = (*CreditLedgerEntryAdmin.list_display, "record_link")
     readonly_fields = [*CreditLedgerEntryAdmin.readonly_fields, "record_link"]
     search_help_text = "Username, user id, entry id, description, or a stream's id or title."
 
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                contribution_pk=_recorded_by(Contribution, "pk"),
-                support_pk=_recorded_by(MiniCrowdFundingSupport, "pk"),
-                stream_pk=Coalesce(
-                    _recorded_by(Contribution, "stream_id"),
-                    _recorded_by(MiniCrowdFundingSupport, "mini_crowd_funding__stream_id"),
-                ),
-                stream_title=Coalesce(
-                    _recorded_by(Contribution, "stream__title"),
-                    _recorded_by(MiniCrowdFundingSupport, "mini_crowd_funding__stream__title"),
-                ),
-            )
-        )
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        if changelist is not None:
+            changelist.result_list = attach_records(list(changelist.result_list))
+        return response
 
     @admin.display(description="Records")
     def record_link(self, obj: CreditLedgerEntry) -> str:
-        if obj.contribution_pk:
-            record = ("crowdfunding_contribution", obj.contribution_pk, "contribution")
-        elif obj.support_pk:
-            record = ("crowdfunding_minicrowdfundingsupport", obj.support_pk, "support")
-        else:
+        if not hasattr(obj, "recorded"):  # the change page: one row
+            attach_records([obj])
+        if obj.recorded is None:
             return "-"
+        record, stream = obj.recorded
         return format_html(
-            '<a href="{}">{}</a> · <a href="{}">{}</a>',
-            reverse(f"admin:{record[0]}_change", args=[record[1]]),
-            record[2],
-            reverse("admin:livestreams_livestream_change", args=[obj.stream_pk]),
-            obj.stream_title,
+            "{} · {}",
+            admin_link(record, "contribution" if isinstance(record, Contribution) else "support"),
+            admin_link(stream, stream.title),
         )
 
     def get_search_results(self, request, queryset, search_term):

@@ -10,6 +10,7 @@ from django.db.models import Case, Count, F, IntegerField, Q, Sum, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from allmine.admin_mixins import start_of_day
 from crowdfunding.audit import ledger_mismatches
 from crowdfunding.models import FundingStatus
 from crowdfunding.services import FUNDABLE_STATUSES
@@ -78,7 +79,7 @@ def money_per_day(*, days: int = DAYS, today=None) -> list[dict]:
     first = today - timedelta(days=days - 1)
     rows = (
         CreditLedgerEntry.objects.filter(
-            created_at__date__gte=first, status=CreditLedgerEntry.Status.COMPLETED
+            created_at__gte=start_of_day(first), status=CreditLedgerEntry.Status.COMPLETED
         )
         .annotate(day=TruncDate("created_at"))
         .values("day")

@@ -55,6 +55,8 @@ class Contribution(PaidRecord):
             # The funded list: "streams this user has a completed contribution to".
             models.Index(fields=["user", "status", "stream"], name="contrib_user_status_stream"),
             models.Index(fields=["stream", "status"], name="contrib_stream_status_idx"),
+            # The admin's contribution list (newest first) and its date filters.
+            models.Index(fields=["created_at", "id"], name="contrib_created_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=1), name="contribution_amount_positive"),

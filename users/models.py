@@ -104,7 +104,11 @@ class CreditLedgerEntry(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "credit ledger entries"
-        indexes = [models.Index(fields=["user", "status"], name="ledger_user_status_idx")]
+        indexes = [
+            models.Index(fields=["user", "status"], name="ledger_user_status_idx"),
+            # The admin's ledger list (newest first), its date filters and the overview's days.
+            models.Index(fields=["created_at", "id"], name="ledger_created_idx"),
+        ]
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="ledger_amount_not_zero"),
             models.CheckConstraint(
