@@ -19,6 +19,7 @@ from crowdfunding.services import (
 from livestreams.models import LiveStream
 from tests.crowdfunding.factories import ContributionFactory, MiniCrowdFundingFactory
 from tests.crowdfunding.money import money_snapshot
+from tests.crowdfunding.test_seed_demo import seed
 from tests.livestreams.factories import (
     BroadcasterFactory,
     LiveStreamFactory,
@@ -507,3 +508,14 @@ def test_overview_needs_the_view_contribution_permission(client):
 
     assert client.get(OVERVIEW).status_code == 403
     assert "Funds overview" not in client.get(reverse("admin:index")).content.decode()
+
+
+def test_seeded_ledger_rows_are_described():
+    seed(supports=20, rentals=5)
+
+    assert set(CreditLedgerEntry.objects.values_list("type", "description").distinct()) == {
+        ("credit_purchase", "Demo credit purchase"),
+        ("stream_funding_contribution", "Demo stream funding contribution"),
+        ("stream_funding_refund", "Demo stream funding refund"),
+        ("mini_crowd_funding_support", "Demo mini crowd funding support"),
+    }
