@@ -3,8 +3,10 @@ contribution, read the totals, refund it through the confirmation page, follow t
 ledger row back, cancel a stream with refunds, open the funds overview. A staff user without
 the money permissions can do neither."""
 
+from io import StringIO
+
 import pytest
-from django.contrib.auth.models import Permission
+from django.core.management import call_command
 from selenium.webdriver.support.ui import Select
 
 from crowdfunding.models import Contribution, MiniCrowdFundingSupport
@@ -20,21 +22,13 @@ from users.services import credits_grant
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PASSWORD = "operator-pass-2026"
-VIEW = [
-    "view_contribution",
-    "view_minicrowdfundingsupport",
-    "view_minicrowdfunding",
-    "view_livestream",
-    "view_creditledgerentry",
-    "view_user",
-]
-MONEY = ["refund_contribution", "cancel_stream_with_refunds"]
 
 
-def staff(username: str, codenames: list[str]) -> User:
-    user = User.objects.create_user(username, password=PASSWORD, is_staff=True)
-    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
-    return user
+def staff(username: str, *, money: bool) -> User:
+    """A staff user made an operator the way the README says (`manage.py grant_operator`)."""
+    User.objects.create_user(username, password=PASSWORD)
+    call_command("grant_operator", username, *(["--money"] if money else []), stdout=StringIO())
+    return User.objects.get(username=username)
 
 
 @pytest.fixture
@@ -64,7 +58,7 @@ def run_action(browser, action: str, row_text: str) -> None:
 
 
 def test_operator_refunds_a_contribution_cancels_a_stream_and_reads_the_overview(browser, funds):
-    staff("operator", [*VIEW, *MONEY])
+    staff("operator", money=True)
 
     browser.sign_in("operator", PASSWORD)
     assert "Funds overview" in browser.text("#content")
@@ -160,7 +154,7 @@ def test_operator_refunds_a_contribution_cancels_a_stream_and_reads_the_overview
 
 
 def test_staff_without_the_money_permissions_can_neither_refund_nor_cancel(browser, funds):
-    staff("viewer", VIEW)
+    staff("viewer", money=False)
     before = money_snapshot()
 
     browser.sign_in("viewer", PASSWORD)

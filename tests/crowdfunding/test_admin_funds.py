@@ -2,9 +2,11 @@
 stream search, confirmation pages, the funds overview; each at a constant number of queries."""
 
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -519,3 +521,26 @@ def test_seeded_ledger_rows_are_described():
         ("stream_funding_refund", "Demo stream funding refund"),
         ("mini_crowd_funding_support", "Demo mini crowd funding support"),
     }
+
+
+@pytest.mark.parametrize(("money", "can_refund"), [(False, False), (True, True)])
+def test_grant_operator_makes_a_staff_reader_or_a_money_operator(money, can_refund):
+    UserFactory(username="ops")
+    out = StringIO()
+
+    call_command("grant_operator", "ops", *(["--money"] if money else []), stdout=out)
+
+    ops = User.objects.get(username="ops")
+    assert ops.is_staff
+    assert ops.has_perm("crowdfunding.view_contribution")
+    assert ops.has_perm("users.view_creditledgerentry")
+    assert ops.has_perm("crowdfunding.refund_contribution") is can_refund
+    assert ops.has_perm("livestreams.cancel_stream_with_refunds") is can_refund
+    assert not ops.has_perm("crowdfunding.change_contribution")
+    group = "Funds operators" if money else "Funds viewers"
+    assert out.getvalue() == f"ops is staff in '{group}'.\n"
+
+
+def test_grant_operator_refuses_an_unknown_user():
+    with pytest.raises(CommandError, match="No user named 'nobody'"):
+        call_command("grant_operator", "nobody")
