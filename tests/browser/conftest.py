@@ -9,6 +9,7 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 CHROMIUM = os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
@@ -70,6 +71,24 @@ class Browser:
         self.find("#id_username").send_keys(username)
         self.find("#id_password").send_keys(password)
         self.find("input[type=submit]").click()
+
+    def run_and_wait_for_next_page(self, script: str, *args) -> None:
+        """Run `script` (which submits a form) and wait until the next page has loaded."""
+        self.driver.execute_script("document.body.dataset.stale = 'yes';" + script, *args)
+        self._wait_for_next_page()
+
+    def search(self, text: str) -> None:
+        """Type `text` in the changelist's search box, press Enter, wait for the results."""
+        self.driver.execute_script("document.body.dataset.stale = 'yes';")
+        self.find("#searchbar").send_keys(text + "\n")
+        self._wait_for_next_page()
+
+    def _wait_for_next_page(self) -> None:
+        WebDriverWait(self.driver, 10).until(
+            lambda driver: driver.execute_script(
+                "return document.readyState === 'complete' && !document.body.dataset.stale"
+            )
+        )
 
     def horizontal_overflow(self) -> int:
         """How many pixels the page, or the changelist's results box, is wider than what
