@@ -58,7 +58,13 @@ class Browser:
         return self.find(css).text
 
     def click_link(self, text: str) -> None:
-        self.driver.find_element(By.LINK_TEXT, text).click()
+        self.click_and_wait(self.driver.find_element(By.LINK_TEXT, text))
+
+    def click_and_wait(self, element) -> None:
+        """Click a link or submit button and wait until the page it leads to has loaded."""
+        self.driver.execute_script("document.body.dataset.stale = 'yes';")
+        element.click()
+        self._wait_for_next_page()
 
     def screenshot(self, step: str) -> Path:
         self.shots += 1
@@ -70,7 +76,7 @@ class Browser:
         self.open("/admin/login/")
         self.find("#id_username").send_keys(username)
         self.find("#id_password").send_keys(password)
-        self.find("input[type=submit]").click()
+        self.click_and_wait(self.find("input[type=submit]"))
 
     def run_and_wait_for_next_page(self, script: str, *args) -> None:
         """Run `script` (which submits a form) and wait until the next page has loaded."""

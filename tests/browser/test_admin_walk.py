@@ -54,7 +54,7 @@ def run_action(browser, action: str, row_text: str) -> None:
     row = next(row for row in browser.find_all("#result_list tbody tr") if row_text in row.text)
     row.find_element("css selector", "input.action-select").click()
     Select(browser.find("select[name=action]")).select_by_value(action)
-    browser.find("button[name=index]").click()
+    browser.click_and_wait(browser.find("button[name=index]"))
 
 
 def test_operator_refunds_a_contribution_cancels_a_stream_and_reads_the_overview(browser, funds):
@@ -89,7 +89,7 @@ def test_operator_refunds_a_contribution_cancels_a_stream_and_reads_the_overview
     assert browser.text("#money-plan-total") == "120"
     assert money_snapshot() == before
     browser.screenshot("refund-confirmation")
-    browser.find("#confirm-money-action").click()
+    browser.click_and_wait(browser.find("#confirm-money-action"))
     assert "Refunded 1 contribution(s): 120 credits to 1 funder(s)." in browser.text(
         "ul.messagelist"
     )
@@ -110,7 +110,7 @@ def test_operator_refunds_a_contribution_cancels_a_stream_and_reads_the_overview
     assert "Credits in: 120" in browser.text("#money-totals")
     browser.screenshot("ledger-refund-row")
     assert browser.horizontal_overflow() == 0
-    rows[0].find_element("link text", "contribution").click()
+    browser.click_and_wait(rows[0].find_element("link text", "contribution"))
     assert "Refunded" in browser.text("#content")
     assert "ayse" in browser.text("#content")
     browser.screenshot("contribution-from-ledger-link")
@@ -125,7 +125,7 @@ def test_operator_refunds_a_contribution_cancels_a_stream_and_reads_the_overview
     assert "support of “Yeni mikrofon”" in plan
     assert browser.text("#money-plan-total") == "70"
     browser.screenshot("cancel-confirmation")
-    browser.find("#confirm-money-action").click()
+    browser.click_and_wait(browser.find("#confirm-money-action"))
     assert (
         "Cancelled 1 stream(s) and refunded 70 credits in 2 refund(s) to 2 funder(s)."
         in browser.text("ul.messagelist")
