@@ -82,7 +82,6 @@ class LiveStreamAdmin(SaveChangedFieldsMixin, admin.ModelAdmin):
         "title",
         "creator",
         "status",
-        "live_stream_type",
         "starts",
         "funding_goal",
         "collected_funding",

@@ -99,8 +99,7 @@ class CreditLedgerEntryAdmin(MoneyTotalsMixin, admin.ModelAdmin):
     list_display = (
         "created",
         "user",
-        "type",
-        "status",
+        "kind",
         "signed_amount",
         "balance",
         "description",
@@ -137,6 +136,13 @@ class CreditLedgerEntryAdmin(MoneyTotalsMixin, admin.ModelAdmin):
     ]
 
     created = datetime_column("created_at", "Created")
+
+    @admin.display(description="Type", ordering="type")
+    def kind(self, obj: CreditLedgerEntry) -> str:
+        """The type, and the status when it is not the usual "completed" (one column)."""
+        if obj.status == CreditLedgerEntry.Status.COMPLETED:
+            return obj.get_type_display()
+        return f"{obj.get_type_display()} ({obj.get_status_display().lower()})"
 
     @admin.display(description="Balance", ordering="balance_after")
     def balance(self, obj: CreditLedgerEntry) -> int:

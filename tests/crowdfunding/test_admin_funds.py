@@ -544,3 +544,16 @@ def test_grant_operator_makes_a_staff_reader_or_a_money_operator(money, can_refu
 def test_grant_operator_refuses_an_unknown_user():
     with pytest.raises(CommandError, match="No user named 'nobody'"):
         call_command("grant_operator", "nobody")
+
+
+def test_ledger_type_column_names_a_status_other_than_completed(admin_client):
+    user = UserFactory(username="ayse")
+    CreditLedgerEntry.objects.create(
+        user=user, type="credit_purchase", status="pending", amount=10, balance_after=0
+    )
+    credits_grant(user=user, amount=5)
+
+    body = admin_client.get(LEDGER, {"q": "ayse"}).content.decode()
+
+    assert '<td class="field-kind">Credit purchase (pending)</td>' in body
+    assert '<td class="field-kind">Admin adjustment</td>' in body
