@@ -69,28 +69,35 @@ class PlannedRefund:
     skipped: str = ""  # why nothing will be refunded for this line
 
 
-def confirm_money_action(model_admin, request, queryset, *, title, verb, plan, run):
-    """An action that moves money: first a page listing every refund (user, amount) and the
-    total; only its "Yes" button (`post=yes`) runs `run(pk)` for each selected row, each in
-    its own transaction, and the changelist then reports what was done and what was skipped."""
-    if request.POST.get("post") != "yes":
-        lines = list(plan)
-        refunds = [line for line in lines if not line.skipped]
-        context = {
-            **model_admin.admin_site.each_context(request),
-            "title": title,
-            "verb": verb,
-            "opts": model_admin.model._meta,
-            "action": request.POST.get("action"),
-            "selected": queryset.values_list("pk", flat=True),
-            "lines": lines,
-            "total": sum(line.amount for line in refunds),
-            "refund_count": len(refunds),
-            "funder_count": len({line.user.pk for line in refunds}),
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/confirm_money_action.html", context)
+def is_confirmed(request) -> bool:
+    """Whether the action's POST comes from the confirmation page's "Yes" button."""
+    return request.POST.get("post") == "yes"
 
+
+def confirmation_page(model_admin, request, queryset, *, title, verb, plan):
+    """The page an action that moves money shows first: every refund in `plan` (what, stream,
+    user, credits) and the total. Its "Yes" button posts the same action again with
+    `post=yes`; nothing runs before that."""
+    refunds = [line for line in plan if not line.skipped]
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "verb": verb,
+        "opts": model_admin.model._meta,
+        "action": request.POST.get("action"),
+        "selected": queryset.values_list("pk", flat=True),
+        "lines": plan,
+        "total": sum(line.amount for line in refunds),
+        "refund_count": len(refunds),
+        "funder_count": len({line.user.pk for line in refunds}),
+        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, "admin/confirm_money_action.html", context)
+
+
+def run_for_each(queryset, run) -> tuple[list, list[str]]:
+    """Call a money service once per selected row, each in its own transaction: what it
+    returned for each success, and each skipped row with the service's reason."""
     succeeded, skipped = [], []
     for pk in queryset.values_list("pk", flat=True):
         try:
@@ -184,23 +191,22 @@ class CrowdfundedLiveStreamAdmin(LiveStreamAdmin):
         permissions=["cancel_with_refunds"],
     )
     def cancel_and_refund(self, request, queryset):
-        streams = list(queryset.order_by("planned_start_date", "pk"))
+        if not is_confirmed(request):
+            return confirmation_page(
+                self,
+                request,
+                queryset,
+                title="Cancel streams and refund every funder",
+                verb="Cancel and refund",
+                plan=cancel_plan(list(queryset.order_by("planned_start_date", "pk"))),
+            )
         started = timezone.now()
-        outcome = confirm_money_action(
-            self,
-            request,
-            queryset,
-            title="Cancel streams and refund every funder",
-            verb="Cancel and refund",
-            plan=cancel_plan(streams),
-            run=lambda pk: live_stream_cancel_by_operator(stream_id=pk),
+        cancelled, skipped = run_for_each(
+            queryset, lambda pk: live_stream_cancel_by_operator(stream_id=pk)
         )
-        if isinstance(outcome, TemplateResponse):
-            return outcome
-        cancelled, skipped = outcome
-        refunded = refunded_since([stream.pk for stream in cancelled], started)
         done = ""
         if cancelled:
+            refunded = refunded_since([stream.pk for stream in cancelled], started)
             done = (
                 f"Cancelled {len(cancelled)} stream(s) and refunded {credits(refunded['total'])} "
                 f"in {refunded['count']} refund(s) to {refunded['funders']} funder(s)."
@@ -393,31 +399,26 @@ class ContributionAdmin(PaidRecordAdmin):
 
     @admin.action(description="Refund selected contributions", permissions=["refund"])
     def refund_selected(self, request, queryset):
-        selected = queryset.select_related("user", "stream").order_by("user__username", "pk")
-        plan = [
-            PlannedRefund(
-                f"contribution of {record.created_at:%Y-%m-%d %H:%M}",
-                record.stream,
-                record.user,
-                record.amount,
-                skipped=""
-                if record.status == FundingStatus.COMPLETED
-                else f"contribution is {record.get_status_display().lower()}",
+        if not is_confirmed(request):
+            selected = queryset.select_related("user", "stream").order_by("user__username", "pk")
+            plan = [
+                PlannedRefund(
+                    f"contribution of {record.created_at:%Y-%m-%d %H:%M}",
+                    record.stream,
+                    record.user,
+                    record.amount,
+                    skipped=""
+                    if record.status == FundingStatus.COMPLETED
+                    else f"contribution is {record.get_status_display().lower()}",
+                )
+                for record in selected
+            ]
+            return confirmation_page(
+                self, request, queryset, title="Refund contributions", verb="Refund", plan=plan
             )
-            for record in selected
-        ]
-        outcome = confirm_money_action(
-            self,
-            request,
-            queryset,
-            title="Refund contributions",
-            verb="Refund",
-            plan=plan,
-            run=lambda pk: contribution_refund(contribution_id=pk),
+        refunded, skipped = run_for_each(
+            queryset, lambda pk: contribution_refund(contribution_id=pk)
         )
-        if isinstance(outcome, TemplateResponse):
-            return outcome
-        refunded, skipped = outcome
         done = ""
         if refunded:
             total = sum(contribution.amount for contribution in refunded)
