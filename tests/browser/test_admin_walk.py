@@ -14,7 +14,7 @@ from crowdfunding.services import mini_crowd_funding_support_create
 from livestreams.models import LiveStream
 from tests.crowdfunding.factories import ContributionFactory, MiniCrowdFundingFactory
 from tests.crowdfunding.money import money_snapshot
-from tests.livestreams.factories import LiveStreamFactory
+from tests.livestreams.factories import LiveStreamFactory, ReplayRentalFactory
 from tests.users.factories import UserFactory
 from users.models import CreditLedgerEntry, User
 from users.services import credits_grant
@@ -191,3 +191,33 @@ def test_staff_without_the_money_permissions_can_neither_refund_nor_cancel(brows
     assert "cancel_and_refund" not in actions
     browser.screenshot("no-cancel-action")
     assert money_snapshot() == before
+
+
+def test_money_lists_fit_at_1366_px_for_a_superuser(browser, funds):
+    """A superuser's sidebar lists every app; long names and titles still fit without a
+    horizontal scroll."""
+    User.objects.create_superuser("root", "root@allmine.test", PASSWORD)
+    long_title = LiveStreamFactory(title="Matematik soru çözümü ve sınav taktikleri (37. bölüm)")
+    ContributionFactory(user=UserFactory(username="zeynep.ozdemir.1900"), stream=long_title)
+    mini = MiniCrowdFundingFactory(stream=long_title, title="Stüdyo kirası ve ışık seti", goal=900)
+    supporter = UserFactory(username="ebru.sahin.garcia1707")
+    credits_grant(user=supporter, amount=40)
+    mini_crowd_funding_support_create(
+        user=supporter, stream_id=long_title.pk, mini_crowd_funding_id=mini.pk, amount=40
+    )
+    ReplayRentalFactory(user=supporter, stream=long_title)
+
+    browser.sign_in("root", PASSWORD)
+    for name, path in [
+        ("contributions", "/admin/crowdfunding/contribution/"),
+        ("supports", "/admin/crowdfunding/minicrowdfundingsupport/"),
+        ("rentals", "/admin/livestreams/replayrental/"),
+        ("ledger", "/admin/users/creditledgerentry/"),
+        ("streams", "/admin/livestreams/livestream/"),
+        ("overview", "/admin/crowdfunding/contribution/funds-overview/"),
+    ]:
+        browser.open(path)
+        assert browser.find_all(".errornote") == []
+        browser.screenshot(name)
+        assert browser.horizontal_overflow() == 0, name
+    assert browser.failed_requests() == []
