@@ -116,7 +116,7 @@ ASGI_APPLICATION = "allmine.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "templates"],  # admin overrides: totals, overview, favicon
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -235,6 +235,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]  # the admin's stylesheet and favicon
 # whitenoise serves the admin's and the API docs' static files from gunicorn. In production
 # they are compressed and named by content hash (needs `collectstatic` first).
 STORAGES = {

@@ -1,10 +1,19 @@
 from django.contrib import admin
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path, re_path
 
 from allmine.api import views as api_views
 from allmine.api.health import HealthView
 
+
+def favicon(request):
+    """Browsers ask for /favicon.ico on pages that do not name an icon."""
+    return redirect(static("allmine/favicon.svg"), permanent=True)
+
+
 urlpatterns = [
+    path("favicon.ico", favicon),
     path("admin/", admin.site.urls),
     path("api/v1/health", HealthView.as_view(), name="health"),
     path("api/v1/", include("users.urls")),

@@ -6,62 +6,119 @@ re-registers `LiveStream` with the contributions and mini crowd fundings inlines
 livestreams app does not know about crowdfunding.
 """
 
-from django.contrib import admin, messages
-from django.contrib.auth import get_permission_codename
-from django.forms.models import BaseInlineFormSet
-from django.urls import reverse
-from django.utils.html import format_html
+from dataclasses import dataclass
 
-from allmine.admin_mixins import SaveChangedFieldsMixin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q, Sum
+from django.forms.models import BaseInlineFormSet
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from allmine.admin_mixins import (
+    DateRangeFilter,
+    MoneyTotalsMixin,
+    ReadOnlyAdminMixin,
+    SaveChangedFieldsMixin,
+    admin_link,
+    datetime_column,
+)
 from allmine.api.errors import DomainError
+from allmine.ids import is_object_id
+from crowdfunding.admin_overview import overview_context
 from crowdfunding.models import (
     Contribution,
+    FundingStatus,
     IdempotencyRecord,
     MiniCrowdFunding,
     MiniCrowdFundingSupport,
 )
 from crowdfunding.services import (
+    CANCELLABLE_STATUSES,
     FUNDABLE_STATUSES,
     contribution_refund,
     live_stream_cancel_by_operator,
 )
 from livestreams.admin import LiveStreamAdmin
 from livestreams.models import LiveStream
+from users.admin import CreditLedgerEntryAdmin
+from users.models import CreditLedgerEntry
 
 INLINE_LIMIT = 50
 
 
-def run_for_each(model_admin, request, queryset, service, *, done: str, noun: str) -> None:
-    """Call a money service once per selected row, each in its own transaction, and report
-    what was done and what was skipped (with the service's reason)."""
-    succeeded = 0
-    skipped = []
+REFUND_PERMISSION = "crowdfunding.refund_contribution"
+CANCEL_PERMISSION = "livestreams.cancel_stream_with_refunds"
+PAID_TOTALS = (
+    ("Rows", Count("pk")),
+    ("Amount", Sum("amount")),
+    ("Completed", Sum("amount", filter=Q(status=FundingStatus.COMPLETED))),
+    ("Refunded", Sum("amount", filter=Q(status=FundingStatus.REFUNDED))),
+)
+
+
+@dataclass(frozen=True)
+class PlannedRefund:
+    """One line of a confirmation page: credits that will go back to a user."""
+
+    what: str  # the contribution or support refunded, or the stream skipped
+    stream: LiveStream
+    user: object  # who gets the credits back (None on a skipped stream's line)
+    amount: int
+    skipped: str = ""  # why nothing will be refunded for this line
+
+
+def is_confirmed(request) -> bool:
+    """Whether the action's POST comes from the confirmation page's "Yes" button."""
+    return request.POST.get("post") == "yes"
+
+
+def confirmation_page(model_admin, request, queryset, *, title, verb, plan):
+    """The page an action that moves money shows first: every refund in `plan` (what, stream,
+    user, credits) and the total. Its "Yes" button posts the same action again with
+    `post=yes`; nothing runs before that."""
+    refunds = [line for line in plan if not line.skipped]
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "verb": verb,
+        "opts": model_admin.model._meta,
+        "action": request.POST.get("action"),
+        "selected": queryset.values_list("pk", flat=True),
+        "lines": plan,
+        "total": sum(line.amount for line in refunds),
+        "refund_count": len(refunds),
+        "funder_count": len({line.user.pk for line in refunds}),
+        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, "admin/confirm_money_action.html", context)
+
+
+def run_for_each(queryset, run) -> tuple[list, list[str]]:
+    """Call a money service once per selected row, each in its own transaction: what it
+    returned for each success, and each skipped row with the service's reason."""
+    succeeded, skipped = [], []
     for pk in queryset.values_list("pk", flat=True):
         try:
-            service(pk)
+            succeeded.append(run(pk))
         except DomainError as error:
             skipped.append(f"{pk} ({error.detail or type(error).__name__})")
-        else:
-            succeeded += 1
-    if succeeded:
-        model_admin.message_user(request, f"{done} {succeeded} {noun}.", messages.SUCCESS)
+    return succeeded, skipped
+
+
+def report(model_admin, request, done: str, skipped: list[str], noun: str) -> None:
+    if done:
+        model_admin.message_user(request, done, messages.SUCCESS)
     if skipped:
         model_admin.message_user(
             request, f"Skipped {len(skipped)} {noun}: {'; '.join(skipped)}.", messages.WARNING
         )
 
 
-class ReadOnlyAdminMixin:
-    """View only: no add, no change, no delete."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+def credits(amount: int) -> str:
+    return f"{amount} credit{'s' if amount != 1 else ''}"
 
 
 class LatestOnlyFormSet(BaseInlineFormSet):
@@ -86,7 +143,7 @@ class ContributionInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("user")
+        return super().get_queryset(request).select_related("user", "stream")
 
 
 class MiniCrowdFundingInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -114,18 +171,36 @@ class CrowdfundedLiveStreamAdmin(LiveStreamAdmin):
     readonly_fields = (*LiveStreamAdmin.readonly_fields, "contributions_link")
     actions = ["cancel_and_refund"]
 
+    def has_cancel_with_refunds_permission(self, request) -> bool:
+        return request.user.has_perm(CANCEL_PERMISSION)
+
     @admin.action(
-        description="Cancel selected streams and refund every funder", permissions=["change"]
+        description="Cancel selected streams and refund every funder",
+        permissions=["cancel_with_refunds"],
     )
     def cancel_and_refund(self, request, queryset):
-        run_for_each(
-            self,
-            request,
-            queryset,
-            lambda pk: live_stream_cancel_by_operator(stream_id=pk),
-            done="Cancelled",
-            noun="stream(s)",
+        if not is_confirmed(request):
+            return confirmation_page(
+                self,
+                request,
+                queryset,
+                title="Cancel streams and refund every funder",
+                verb="Cancel and refund",
+                plan=cancel_plan(list(queryset.order_by("planned_start_date", "pk"))),
+            )
+        started = timezone.now()
+        cancelled, skipped = run_for_each(
+            queryset, lambda pk: live_stream_cancel_by_operator(stream_id=pk)
         )
+        done = ""
+        if cancelled:
+            refunded = refunded_since([stream.pk for stream in cancelled], started)
+            done = (
+                f"Cancelled {len(cancelled)} stream(s) and refunded {credits(refunded['total'])} "
+                f"in {refunded['count']} refund(s) to {refunded['funders']} funder(s)."
+            )
+        report(self, request, done, skipped, "stream(s)")
+        return None
 
     def get_inlines(self, request, obj):
         inlines = super().get_inlines(request, obj)
@@ -133,13 +208,26 @@ class CrowdfundedLiveStreamAdmin(LiveStreamAdmin):
             return inlines
         return [*inlines, ContributionInline, MiniCrowdFundingInline]
 
-    @admin.display(description="All contributions")
+    @admin.display(description="Money")
     def contributions_link(self, obj: LiveStream) -> str:
         if obj.pk is None:
             return "-"
-        url = reverse("admin:crowdfunding_contribution_changelist")
+        contributions = reverse("admin:crowdfunding_contribution_changelist")
+        supports = reverse("admin:crowdfunding_minicrowdfundingsupport_changelist")
+        ledger = reverse("admin:users_creditledgerentry_changelist")
         count = obj.contributions.count()
-        return format_html('<a href="{}?stream={}">{} contributions</a>', url, obj.pk, count)
+        return format_html(
+            '<a href="{}?stream={}">{} contributions</a> · '
+            '<a href="{}?mini_crowd_funding__stream={}">supports</a> · '
+            '<a href="{}?q={}">ledger rows</a>',
+            contributions,
+            obj.pk,
+            count,
+            supports,
+            obj.pk,
+            ledger,
+            obj.pk,
+        )
 
     def has_delete_permission(self, request, obj=None) -> bool:
         if obj is not None and obj.contributions.exists():
@@ -147,13 +235,106 @@ class CrowdfundedLiveStreamAdmin(LiveStreamAdmin):
         return super().has_delete_permission(request, obj)
 
 
+def cancel_plan(streams: list[LiveStream]) -> list[PlannedRefund]:
+    """Every refund cancelling `streams` would make (two queries), and the streams that
+    cannot be cancelled."""
+    ids = [stream.pk for stream in streams if stream.status in CANCELLABLE_STATUSES]
+    by_stream = {stream.pk: [] for stream in streams}
+    contributions = Contribution.objects.filter(
+        stream_id__in=ids, status=FundingStatus.COMPLETED
+    ).select_related("user", "stream")
+    supports = MiniCrowdFundingSupport.objects.filter(
+        mini_crowd_funding__stream_id__in=ids, status=FundingStatus.COMPLETED
+    ).select_related("user", "mini_crowd_funding__stream")
+    for record in contributions.order_by("user__username", "pk"):
+        by_stream[record.stream_id].append(
+            PlannedRefund(
+                f"contribution of {record.created_at:%Y-%m-%d %H:%M}",
+                record.stream,
+                record.user,
+                record.amount,
+            )
+        )
+    for record in supports.order_by("user__username", "pk"):
+        stream = record.mini_crowd_funding.stream
+        what = f"support of “{record.mini_crowd_funding.title}”"
+        by_stream[stream.pk].append(PlannedRefund(what, stream, record.user, record.amount))
+    lines = []
+    for stream in streams:
+        if stream.status not in CANCELLABLE_STATUSES:
+            reason = f"stream is {stream.get_status_display().lower()}: it cannot be cancelled"
+            lines.append(PlannedRefund("stream", stream, None, 0, skipped=reason))
+        elif not by_stream[stream.pk]:
+            lines.append(PlannedRefund("stream", stream, None, 0, skipped="no funders"))
+        lines.extend(by_stream[stream.pk])
+    return lines
+
+
+def refunded_since(stream_ids: list[str], since) -> dict:
+    """What the cancel just refunded: the streams' contributions and supports refunded since
+    the action started (one query each)."""
+    contributions = Contribution.objects.filter(
+        stream_id__in=stream_ids, status=FundingStatus.REFUNDED, refunded_at__gte=since
+    )
+    supports = MiniCrowdFundingSupport.objects.filter(
+        mini_crowd_funding__stream_id__in=stream_ids,
+        status=FundingStatus.REFUNDED,
+        refunded_at__gte=since,
+    )
+    rows = [
+        *contributions.values_list("user_id", "amount"),
+        *supports.values_list("user_id", "amount"),
+    ]
+    return {
+        "total": sum(amount for _, amount in rows),
+        "count": len(rows),
+        "funders": len({user for user, _ in rows}),
+    }
+
+
+class PaidRecordAdmin(MoneyTotalsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Shared by contributions and supports: totals, dates, and links to the ledger rows."""
+
+    date_hierarchy = "created_at"
+    money_totals = PAID_TOTALS
+    list_per_page = 50
+    created = datetime_column("created_at", "Created")
+    refunded = datetime_column("refunded_at", "Refunded")
+
+    @admin.display(description="Ledger")
+    def ledger_links(self, obj) -> str:
+        links = [("debit", obj.ledger_entry_id), ("refund", obj.refund_ledger_entry_id)]
+        return format_html_join(
+            " · ",
+            '<a href="{}">{}</a>',
+            (
+                (reverse("admin:users_creditledgerentry_change", args=[pk]), label)
+                for label, pk in links
+                if pk
+            ),
+        )
+
+
 @admin.register(Contribution)
-class ContributionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ContributionAdmin(PaidRecordAdmin):
     """Contributions of all streams. Filter one stream by searching its id, or with
     `?stream=<id>` (the link on the stream's page)."""
 
-    list_display = ("id", "user", "stream", "amount", "status", "created_at", "refunded_at")
-    list_filter = ("status",)
+    list_display = (
+        "created",
+        "user",
+        "stream_link",
+        "amount",
+        "status",
+        "refunded",
+        "ledger_links",
+    )
+    list_display_links = ("created",)
+    list_filter = (
+        "status",
+        ("created_at", DateRangeFilter),
+        ("refunded_at", DateRangeFilter),
+    )
     search_fields = ("=id", "user__username", "stream__title", "=stream__id")
     list_select_related = ("user", "stream")
     readonly_fields = (
@@ -170,21 +351,72 @@ class ContributionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     )
     actions = ["refund_selected"]
 
+    def get_urls(self):
+        overview = path(
+            "funds-overview/",
+            self.admin_site.admin_view(self.funds_overview_view),
+            name="crowdfunding_funds_overview",
+        )
+        return [overview, *super().get_urls()]
+
+    def funds_overview_view(self, request):
+        """The funds overview (linked from the admin index): for whoever may view
+        contributions."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Funds overview",
+            **overview_context(request),
+        }
+        return TemplateResponse(request, "admin/funds_overview.html", context)
+
+    def get_object(self, request, object_id, from_field=None):
+        queryset = self.get_queryset(request).select_related(
+            "user", "stream", "ledger_entry__user", "refund_ledger_entry__user"
+        )
+        return queryset.filter(pk=object_id).first() if is_object_id(object_id) else None
+
+    @admin.display(description="Stream", ordering="stream__title")
+    def stream_link(self, obj: Contribution) -> str:
+        return admin_link(obj.stream)
+
     def has_refund_permission(self, request) -> bool:
-        """Refunding moves money: it needs the change permission, not just view."""
-        codename = get_permission_codename("change", self.opts)
-        return request.user.has_perm(f"{self.opts.app_label}.{codename}")
+        """Refunding moves money: it needs its own permission, not just staff or view."""
+        return request.user.has_perm(REFUND_PERMISSION)
 
     @admin.action(description="Refund selected contributions", permissions=["refund"])
     def refund_selected(self, request, queryset):
-        run_for_each(
-            self,
-            request,
-            queryset,
-            lambda pk: contribution_refund(contribution_id=pk),
-            done="Refunded",
-            noun="contribution(s)",
+        if not is_confirmed(request):
+            selected = queryset.select_related("user", "stream").order_by("user__username", "pk")
+            plan = [
+                PlannedRefund(
+                    f"contribution of {record.created_at:%Y-%m-%d %H:%M}",
+                    record.stream,
+                    record.user,
+                    record.amount,
+                    skipped=""
+                    if record.status == FundingStatus.COMPLETED
+                    else f"contribution is {record.get_status_display().lower()}",
+                )
+                for record in selected
+            ]
+            return confirmation_page(
+                self, request, queryset, title="Refund contributions", verb="Refund", plan=plan
+            )
+        refunded, skipped = run_for_each(
+            queryset, lambda pk: contribution_refund(contribution_id=pk)
         )
+        done = ""
+        if refunded:
+            total = sum(contribution.amount for contribution in refunded)
+            funders = len({contribution.user_id for contribution in refunded})
+            done = (
+                f"Refunded {len(refunded)} contribution(s): {credits(total)} "
+                f"to {funders} funder(s)."
+            )
+        report(self, request, done, skipped, "contribution(s)")
+        return None
 
 
 @admin.register(MiniCrowdFunding)
@@ -220,17 +452,31 @@ class MiniCrowdFundingAdmin(SaveChangedFieldsMixin, admin.ModelAdmin):
 
 
 @admin.register(MiniCrowdFundingSupport)
-class MiniCrowdFundingSupportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("id", "user", "mini_crowd_funding", "amount", "status", "created_at")
-    list_filter = ("status",)
+class MiniCrowdFundingSupportAdmin(PaidRecordAdmin):
+    list_display = (
+        "created",
+        "user",
+        "mini_crowd_funding",
+        "stream_link",
+        "amount",
+        "status",
+        "ledger_links",
+    )
+    list_display_links = ("created",)
+    list_filter = (
+        "status",
+        ("created_at", DateRangeFilter),
+        ("refunded_at", DateRangeFilter),
+    )
     search_fields = (
         "=id",
         "user__username",
         "mini_crowd_funding__title",
         "mini_crowd_funding__stream__title",
         "=mini_crowd_funding__id",
+        "=mini_crowd_funding__stream__id",
     )
-    list_select_related = ("user", "mini_crowd_funding")
+    list_select_related = ("user", "mini_crowd_funding__stream")
     readonly_fields = (
         "id",
         "user",
@@ -243,6 +489,96 @@ class MiniCrowdFundingSupportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "updated_at",
         "refunded_at",
     )
+
+    def get_object(self, request, object_id, from_field=None):
+        queryset = self.get_queryset(request).select_related(
+            "user", "mini_crowd_funding", "ledger_entry__user", "refund_ledger_entry__user"
+        )
+        return queryset.filter(pk=object_id).first() if is_object_id(object_id) else None
+
+    @admin.display(description="Stream", ordering="mini_crowd_funding__stream__title")
+    def stream_link(self, obj: MiniCrowdFundingSupport) -> str:
+        return admin_link(obj.mini_crowd_funding.stream)
+
+
+def attach_records(entries: list[CreditLedgerEntry]) -> list[CreditLedgerEntry]:
+    """Set `entry.recorded` to (the contribution or support the ledger row is the debit or
+    refund of, its stream), or None: two queries for any number of rows."""
+    ids = {entry.pk for entry in entries}
+    recorded = {}
+    for model, stream_path in (
+        (Contribution, "stream"),
+        (MiniCrowdFundingSupport, "mini_crowd_funding__stream"),
+    ):
+        records = model.objects.filter(
+            Q(ledger_entry_id__in=ids) | Q(refund_ledger_entry_id__in=ids)
+        ).select_related(stream_path)
+        for record in records:
+            stream = record.stream if model is Contribution else record.mini_crowd_funding.stream
+            for entry_id in (record.ledger_entry_id, record.refund_ledger_entry_id):
+                if entry_id in ids:
+                    recorded[entry_id] = (record, stream)
+    for entry in entries:
+        entry.recorded = recorded.get(entry.pk)
+    return entries
+
+
+admin.site.unregister(CreditLedgerEntry)
+
+
+@admin.register(CreditLedgerEntry)
+class CrowdfundedLedgerAdmin(CreditLedgerEntryAdmin):
+    """`CreditLedgerEntryAdmin` plus what each row records: the contribution or support it is
+    the debit or refund of, and its stream (searchable by the stream's id or title).
+
+    Ledger rows do not store their stream: it is found through the contribution or support
+    (`attach_records` for the rows shown, subqueries in `get_search_results`). A nullable
+    `stream_id` column on the ledger would make both a plain `list_select_related("stream")`
+    and `stream_id=<id>` / `stream__title__icontains` search fields."""
+
+    list_display = (*CreditLedgerEntryAdmin.list_display, "record_link")
+    readonly_fields = [*CreditLedgerEntryAdmin.readonly_fields, "record_link"]
+    search_help_text = "Username, user id, entry id, description, or a stream's id or title."
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        if changelist is not None:
+            changelist.result_list = attach_records(list(changelist.result_list))
+        return response
+
+    @admin.display(description="Records")
+    def record_link(self, obj: CreditLedgerEntry) -> str:
+        if not hasattr(obj, "recorded"):  # the change page: one row
+            attach_records([obj])
+        if obj.recorded is None:
+            return "-"
+        record, stream = obj.recorded
+        return format_html(
+            "{} · {}",
+            admin_link(record, "contribution" if isinstance(record, Contribution) else "support"),
+            admin_link(stream, stream.title),
+        )
+
+    def get_search_results(self, request, queryset, search_term):
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if not term:
+            return found, may_have_duplicates
+        streams = LiveStream.objects.filter(
+            Q(pk=term) if is_object_id(term) else Q(title__icontains=term)
+        )
+        contributions = Contribution.objects.filter(stream__in=streams)
+        supports = MiniCrowdFundingSupport.objects.filter(mini_crowd_funding__stream__in=streams)
+        recorded = Q()
+        for records in (contributions, supports):
+            recorded |= Q(pk__in=records.values("ledger_entry_id"))
+            recorded |= Q(
+                pk__in=records.filter(refund_ledger_entry__isnull=False).values(
+                    "refund_ledger_entry_id"
+                )
+            )
+        return found | queryset.filter(recorded), may_have_duplicates
 
 
 @admin.register(IdempotencyRecord)

@@ -55,13 +55,19 @@ class Contribution(PaidRecord):
             # The funded list: "streams this user has a completed contribution to".
             models.Index(fields=["user", "status", "stream"], name="contrib_user_status_stream"),
             models.Index(fields=["stream", "status"], name="contrib_stream_status_idx"),
+            # The admin's contribution list (newest first) and its date filters.
+            models.Index(fields=["created_at", "id"], name="contrib_created_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=1), name="contribution_amount_positive"),
         ]
+        permissions = [("refund_contribution", "Can refund contributions")]
 
     def __str__(self) -> str:
-        return f"{self.amount} credits from {self.user_id} to {self.stream_id} ({self.status})"
+        return (
+            f"{self.amount} credits from {self.user.username} to “{self.stream.title}” "
+            f"({self.get_status_display()})"
+        )
 
 
 class MiniCrowdFunding(models.Model):
@@ -116,7 +122,10 @@ class MiniCrowdFundingSupport(PaidRecord):
         ]
 
     def __str__(self) -> str:
-        return f"{self.amount} credits from {self.user_id} to {self.mini_crowd_funding_id}"
+        return (
+            f"{self.amount} credits from {self.user.username} to “{self.mini_crowd_funding.title}” "
+            f"({self.get_status_display()})"
+        )
 
 
 class IdempotencyRecord(models.Model):
@@ -142,4 +151,4 @@ class IdempotencyRecord(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user_id} {self.key}"
+        return f"{self.user.username} {self.key}"

@@ -46,7 +46,6 @@ from livestreams.models import (
     StreamGuest,
 )
 from livestreams.services import (
-    RENTAL_DESCRIPTION,
     channel_name_for,
     channel_slug,
     revenue_split,
@@ -893,8 +892,8 @@ class DemoSeeder:
         ids, balances = self.user_ids, [0] * len(self.user_ids)
         descriptions = {
             "credit_purchase": "Demo credit purchase",
-            "stream_charge": RENTAL_DESCRIPTION,
-            "stream_revenue": "Replay revenue of live stream {stream_id}",
+            "stream_charge": "Demo replay rental of live stream {stream_id}",
+            "stream_revenue": "Demo replay revenue of live stream {stream_id}",
         }
         for at, entry_id, user, amount, kind, stream_id in self.ledger:
             balance = balances[user] + amount
@@ -908,7 +907,9 @@ class DemoSeeder:
                 status=CreditLedgerEntry.Status.COMPLETED,
                 amount=amount,
                 balance_after=balance,
-                description=descriptions.get(kind, "").format(stream_id=stream_id),
+                description=descriptions.get(
+                    kind, f"Demo {CreditLedgerEntry.Type(kind).label.lower()}"
+                ).format(stream_id=stream_id),
                 stream_id=stream_id,
                 created_at=self.dt(at),
             )

@@ -97,7 +97,7 @@ def contribution_create(*, user: User, stream_id: str, amount: int) -> FundingRe
         user_id=user.pk,
         amount=-amount,
         entry_type=CreditLedgerEntry.Type.STREAM_FUNDING_CONTRIBUTION,
-        description=f"Funding of live stream {stream.pk}",
+        description=f"Funding of live stream “{stream.title}” ({stream.pk})",
         stream_id=stream.pk,
     )
     contribution = Contribution.objects.create(
@@ -142,7 +142,7 @@ def mini_crowd_funding_support_create(
         user_id=user.pk,
         amount=-amount,
         entry_type=CreditLedgerEntry.Type.MINI_CROWD_FUNDING_SUPPORT,
-        description=f"Support of mini crowd funding {mini.pk}",
+        description=f"Support of “{mini.title}” on live stream “{stream.title}” ({stream.pk})",
         stream_id=stream.pk,
     )
     support = MiniCrowdFundingSupport.objects.create(
@@ -197,7 +197,7 @@ def contribution_refund(*, contribution_id: str) -> Contribution:
         contribution,
         stream_id=stream.pk,
         now=timezone.now(),
-        reason=f"Refund of contribution {contribution.pk}",
+        reason=f"Operator refund of a contribution to “{stream.title}” ({stream.pk})",
     )
     stream.collected_funding -= contribution.amount
     stream.save(update_fields=["collected_funding", "updated_at"])
@@ -233,7 +233,7 @@ def _cancel_with_refunds(stream: LiveStream) -> LiveStream:
         funding,
         stream=stream,
         now=timezone.now(),
-        reason=f"Refund: live stream {stream.pk} cancelled",
+        reason=f"Refund: live stream “{stream.title}” ({stream.pk}) cancelled",
     )
     stream.status = LiveStream.Status.CANCELLED_BY_HOST
     stream.save(update_fields=["status", "collected_funding", "updated_at"])
@@ -320,7 +320,10 @@ def live_stream_delete(*, user: User, stream_id: str) -> DeletionReceipt:
     rentals = replay_rental_refunds_lock(stream=stream, now=now)
     _lock_wallets(funding.user_ids | rentals.user_ids)
     _refund_funding(
-        funding, stream=stream, now=now, reason=f"Refund: live stream {stream.pk} deleted"
+        funding,
+        stream=stream,
+        now=now,
+        reason=f"Refund: live stream “{stream.title}” ({stream.pk}) deleted",
     )
     refunded_rentals = replay_rental_refunds_post(rentals, stream=stream, now=now)
     stream.deleted_at = now

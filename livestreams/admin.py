@@ -7,9 +7,21 @@ extends `LiveStreamAdmin` with its contribution and mini crowd funding inlines.
 """
 
 from django.contrib import admin
+from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.db import models
+from django.db.models import Count, Sum
+from django.forms.models import BaseInlineFormSet
+from django.urls import reverse
+from django.utils.text import Truncator
 
-from allmine.admin_mixins import SaveChangedFieldsMixin
+from allmine.admin_mixins import (
+    DateRangeFilter,
+    MoneyTotalsMixin,
+    ReadOnlyAdminMixin,
+    SaveChangedFieldsMixin,
+    admin_link,
+    datetime_column,
+)
 from livestreams.models import (
     Broadcaster,
     LiveStream,
@@ -20,17 +32,54 @@ from livestreams.models import (
 from livestreams.services import unique_channel_name
 
 
-class StreamGuestInline(admin.TabularInline):
-    model = StreamGuest
+class LoadedUserFormSet(BaseInlineFormSet):
+    """Each existing row's raw-id `user` box is captioned from the row's user, loaded with
+    the rows (`select_related`), instead of one query per row."""
+
+    def _construct_form(self, i, **kwargs):
+        form = super()._construct_form(i, **kwargs)
+        if form.instance.pk is not None:
+            form.fields["user"].widget.loaded = form.instance.user
+        return form
+
+
+class LoadedRawIdWidget(ForeignKeyRawIdWidget):
+    loaded = None  # the selected object, when the form already holds it
+
+    def label_and_url_for_value(self, value):
+        if self.loaded is None or str(self.loaded.pk) != str(value):
+            return super().label_and_url_for_value(value)
+        opts = self.loaded._meta
+        url = reverse(
+            f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_change",
+            args=[self.loaded.pk],
+        )
+        return Truncator(self.loaded).words(14), url
+
+
+class UserInline(admin.TabularInline):
+    """A stream's people (guests, broadcasters): the user by raw id, captioned by name."""
+
+    formset = LoadedUserFormSet
     extra = 0
     raw_id_fields = ("user",)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user":
+            kwargs["widget"] = LoadedRawIdWidget(db_field.remote_field, self.admin_site)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user", "stream")
+
+
+class StreamGuestInline(UserInline):
+    model = StreamGuest
     readonly_fields = ("invited_at",)
 
 
-class BroadcasterInline(admin.TabularInline):
+class BroadcasterInline(UserInline):
     model = Broadcaster
-    extra = 0
-    raw_id_fields = ("user",)
     readonly_fields = ("created_at",)
 
 
@@ -40,8 +89,7 @@ class LiveStreamAdmin(SaveChangedFieldsMixin, admin.ModelAdmin):
         "title",
         "creator",
         "status",
-        "live_stream_type",
-        "planned_start_date",
+        "starts",
         "funding_goal",
         "collected_funding",
         "funding_percentage",
@@ -65,6 +113,8 @@ class LiveStreamAdmin(SaveChangedFieldsMixin, admin.ModelAdmin):
     )
     inlines = [StreamGuestInline, BroadcasterInline]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    starts = datetime_column("planned_start_date", "Starts")
 
     @admin.display(description="Funding %")
     def funding_percentage(self, obj: LiveStream) -> int:
@@ -101,56 +151,61 @@ class BroadcasterAdmin(admin.ModelAdmin):
     autocomplete_fields = ("stream", "user")
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Money records to read, not to write by hand: rentals move credits only through
-    `livestreams.services` (rent, refund on deletion, `settle_replay_revenue`)."""
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
-class ReplayRentalChargeInline(admin.TabularInline):
+class ReplayRentalChargeInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = ReplayRentalCharge
     extra = 0
-    can_delete = False
     fields = (
         "id", "price", "status", "rented_at", "expires_at", "ledger_entry", "refunded_at",
         "settled_at", "creator_share", "guest", "guest_share",
     )  # fmt: skip
     readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(ReplayRental)
-class ReplayRentalAdmin(ReadOnlyAdmin):
-    list_display = ("id", "user", "stream", "price", "status", "rented_at", "expires_at")
-    list_filter = ("status", "rented_at")
+class ReplayRentalAdmin(MoneyTotalsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Rentals move credits only through `livestreams.services` (rent, refund on deletion,
+    `settle_replay_revenue`): records to read, not to write by hand. Each paid 24-hour window
+    is a charge, listed on the rental's page."""
+
+    list_display = ("rented", "user", "stream_link", "price", "status", "expires")
+    list_display_links = ("rented",)
+    list_filter = ("status", ("rented_at", DateRangeFilter), ("expires_at", DateRangeFilter))
+    date_hierarchy = "rented_at"
     search_fields = ("=id", "user__username", "stream__title", "=stream__id")
     list_select_related = ("user", "stream")
     readonly_fields = ("id", "user", "stream", "price", "status", "rented_at", "expires_at")
     inlines = [ReplayRentalChargeInline]
+    money_totals = (("Rentals", Count("pk")), ("Credits", Sum("price")))
+    rented = datetime_column("rented_at", "Rented")
+    expires = datetime_column("expires_at", "Expires")
+
+    @admin.display(description="Stream", ordering="stream__title")
+    def stream_link(self, obj: ReplayRental) -> str:
+        return admin_link(obj.stream)
 
 
 @admin.register(ReplayRentalCharge)
-class ReplayRentalChargeAdmin(ReadOnlyAdmin):
+class ReplayRentalChargeAdmin(MoneyTotalsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """One paid 24-hour window: its debit, and its refund or its revenue split."""
 
     list_display = (
-        "id", "rental", "price", "status", "expires_at", "settled_at", "creator_share",
-        "guest_share",
+        "rented", "rental_link", "price", "status", "expires", "creator_share", "guest_share",
     )  # fmt: skip
-    list_filter = ("status", "settled_at")
+    list_display_links = ("rented",)
+    list_filter = ("status", ("rented_at", DateRangeFilter), ("settled_at", DateRangeFilter))
+    date_hierarchy = "rented_at"
     search_fields = ("=id", "=rental__id", "rental__user__username", "=rental__stream__id")
     list_select_related = ("rental__user", "rental__stream")
     readonly_fields = [field.name for field in ReplayRentalCharge._meta.fields]
+    money_totals = (
+        ("Charges", Count("pk")),
+        ("Credits", Sum("price")),
+        ("Paid to creators", Sum("creator_share")),
+        ("Paid to guests", Sum("guest_share")),
+    )
+    rented = datetime_column("rented_at", "Rented")
+    expires = datetime_column("expires_at", "Window ends")
+
+    @admin.display(description="Rental", ordering="rented_at")
+    def rental_link(self, obj: ReplayRentalCharge) -> str:
+        return admin_link(obj.rental)

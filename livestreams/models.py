@@ -88,6 +88,9 @@ class LiveStream(models.Model):
             models.Index(fields=["status", "planned_start_date"], name="stream_status_start_idx"),
             models.Index(fields=["creator", "status"], name="stream_creator_status_idx"),
         ]
+        permissions = [
+            ("cancel_stream_with_refunds", "Can cancel streams and refund every funder"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(price__gte=0), name="stream_price_non_negative"),
             models.CheckConstraint(
@@ -135,7 +138,7 @@ class StreamGuest(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user_id} guest of {self.stream_id}"
+        return f"{self.user.username} guest of “{self.stream.title}”"
 
 
 class Broadcaster(models.Model):
@@ -161,7 +164,7 @@ class Broadcaster(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user_id} {self.role} in {self.stream_id}"
+        return f"{self.user.username} ({self.get_role_display()}) in “{self.stream.title}”"
 
 
 class ReplayRental(models.Model):
@@ -201,7 +204,10 @@ class ReplayRental(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user_id} rents {self.stream_id} until {self.expires_at:%Y-%m-%d %H:%M}"
+        return (
+            f"{self.user.username} rents “{self.stream.title}” for {self.price} credits "
+            f"until {self.expires_at:%Y-%m-%d %H:%M}"
+        )
 
 
 class ReplayRentalCharge(models.Model):
@@ -301,4 +307,4 @@ class ReplayRentalCharge(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.price} credits for rental {self.rental_id} ({self.status})"
+        return f"{self.price} credits for a replay window ({self.status})"

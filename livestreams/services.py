@@ -278,7 +278,6 @@ def live_stream_join(*, user: User, stream_id: str) -> LiveStream:
 # Lock order, as in crowdfunding/services.py: stream, then rental, then charge, then wallets
 # (by id). The revenue job never waits for a charge (SKIP LOCKED) and locks wallets by id too.
 
-RENTAL_DESCRIPTION = "Replay rental of live stream {stream_id}"
 REVENUE_BATCH = 100
 # Shares of a rental's price, in percent, floored to whole credits; the platform keeps the rest.
 SOLO_CREATOR_SHARE = 80
@@ -331,7 +330,7 @@ def replay_rental_create(
         user_id=user.pk,
         amount=-price,
         entry_type=CreditLedgerEntry.Type.STREAM_CHARGE,
-        description=RENTAL_DESCRIPTION.format(stream_id=stream.pk),
+        description=f"Replay rental of “{stream.title}” ({stream.pk}), 24 hours",
         stream_id=stream.pk,
     )
     window = {"price": price, "rented_at": now, "expires_at": now + RENTAL_DURATION}
@@ -384,7 +383,9 @@ def replay_rental_refunds_post(
             user_id=charge.rental.user_id,
             amount=charge.price,
             entry_type=CreditLedgerEntry.Type.STREAM_CHARGE,
-            description=f"Refund of the replay rental of {stream.title!r} (stream deleted)",
+            description=(
+                f"Refund of the replay rental of “{stream.title}” ({stream.pk}): stream deleted"
+            ),
             stream_id=stream.pk,
             status=CreditLedgerEntry.Status.REFUNDED,
         )
@@ -472,7 +473,7 @@ def _settle(charge: ReplayRentalCharge, *, now: datetime) -> None:
     creator_share, guest_share = revenue_split(
         price=charge.price, live_stream_type=stream.live_stream_type, has_guest=guest_id is not None
     )
-    description = f"Replay revenue: rental {charge.rental_id} of live stream {stream.pk}"
+    description = f"Replay revenue of “{stream.title}” ({stream.pk}), rental {charge.rental_id}"
     if creator_share:
         charge.creator_revenue_entry = ledger_post(
             user_id=stream.creator_id,

@@ -4,10 +4,17 @@ credits move only through `users.services.ledger_post` and the services that cal
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db import models
+from django.db.models import Count, Q, Sum
 from django.urls import reverse
 from django.utils.html import format_html
 
-from allmine.admin_mixins import SaveChangedFieldsMixin
+from allmine.admin_mixins import (
+    DateRangeFilter,
+    MoneyTotalsMixin,
+    ReadOnlyAdminMixin,
+    SaveChangedFieldsMixin,
+    datetime_column,
+)
 from users.models import CreditLedgerEntry, Media, User
 
 
@@ -66,23 +73,58 @@ class UserAdmin(SaveChangedFieldsMixin, BaseUserAdmin):
         return format_html('<a href="{}?user={}">{} ledger entries</a>', url, obj.pk, count)
 
 
+class DirectionFilter(admin.SimpleListFilter):
+    """Credits (money into the wallet) or debits (money out of it)."""
+
+    title = "direction"
+    parameter_name = "direction"
+
+    def lookups(self, request, model_admin):
+        return [("credit", "Credit (in)"), ("debit", "Debit (out)")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "credit":
+            return queryset.filter(amount__gt=0)
+        if self.value() == "debit":
+            return queryset.filter(amount__lt=0)
+        return queryset
+
+
 @admin.register(CreditLedgerEntry)
-class CreditLedgerEntryAdmin(admin.ModelAdmin):
-    """The ledger is the truth about credits: operators read it, nobody edits it."""
+class CreditLedgerEntryAdmin(MoneyTotalsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The ledger is the truth about credits: operators read it, nobody edits it.
+
+    The crowdfunding app extends it with the stream and the contribution or support a row
+    records (this app does not know about them)."""
 
     list_display = (
-        "created_at",
-        "id",
+        "created",
         "user",
-        "type",
-        "status",
-        "amount",
-        "balance_after",
+        "kind",
+        "signed_amount",
+        "balance",
         "description",
     )
-    list_filter = ("type", "status")
-    search_fields = ("user__username", "=user__id", "=id")
+    list_display_links = ("created",)
+    list_filter = (
+        DirectionFilter,
+        "type",
+        "status",
+        ("created_at", DateRangeFilter),
+    )
+    date_hierarchy = "created_at"
+    search_fields = ("user__username", "=user__id", "=id", "description")
     list_select_related = ("user",)
+    list_per_page = 50
+    show_full_result_count = False  # no second COUNT(*) of the whole ledger on each page
+    money_totals = (
+        ("Rows", Count("pk")),
+        ("Credits in", Sum("amount", filter=Q(amount__gt=0))),
+        ("Credit rows", Count("pk", filter=Q(amount__gt=0))),
+        ("Debits out", Sum("amount", filter=Q(amount__lt=0))),
+        ("Debit rows", Count("pk", filter=Q(amount__lt=0))),
+        ("Net", Sum("amount")),
+    )
     readonly_fields = [
         "id",
         "user",
@@ -94,11 +136,19 @@ class CreditLedgerEntryAdmin(admin.ModelAdmin):
         "created_at",
     ]
 
-    def has_add_permission(self, request) -> bool:
-        return False
+    created = datetime_column("created_at", "Created")
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
+    @admin.display(description="Type", ordering="type")
+    def kind(self, obj: CreditLedgerEntry) -> str:
+        """The type, and the status when it is not the usual "completed" (one column)."""
+        if obj.status == CreditLedgerEntry.Status.COMPLETED:
+            return obj.get_type_display()
+        return f"{obj.get_type_display()} ({obj.get_status_display().lower()})"
 
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+    @admin.display(description="Balance", ordering="balance_after")
+    def balance(self, obj: CreditLedgerEntry) -> int:
+        return obj.balance_after
+
+    @admin.display(description="Amount", ordering="amount")
+    def signed_amount(self, obj: CreditLedgerEntry) -> str:
+        return f"{obj.amount:+d}"

@@ -164,6 +164,8 @@ class CreditLedgerEntry(models.Model):
             models.Index(fields=["user", "status"], name="ledger_user_status_idx"),
             # The wallet's transactions: one user's rows by time.
             models.Index(fields=["user", "created_at", "id"], name="ledger_user_created_idx"),
+            # The admin's ledger list (newest first), its date filters and the overview's days.
+            models.Index(fields=["created_at", "id"], name="ledger_created_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="ledger_amount_not_zero"),
@@ -173,7 +175,7 @@ class CreditLedgerEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user_id} {self.type} {self.amount:+d}"
+        return f"{self.get_type_display()} {self.amount:+d} credits, {self.user.username}"
 
     # Statuses whose rows moved money: the balance is their sum.
     BALANCE_STATUSES = (Status.COMPLETED, Status.REFUNDED)

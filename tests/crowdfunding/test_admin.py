@@ -16,6 +16,7 @@ from crowdfunding.models import (
 )
 from livestreams.models import LiveStream
 from tests.crowdfunding.factories import ContributionFactory, MiniCrowdFundingFactory
+from tests.crowdfunding.money import money_snapshot
 from tests.livestreams.factories import LiveStreamFactory
 from tests.users.factories import UserFactory
 from users.models import CreditLedgerEntry
@@ -118,7 +119,40 @@ def test_contribution_amount_cannot_be_changed_added_or_deleted(admin_client):
     assert Contribution.objects.count() == 1
 
 
-def test_refund_action_refunds_completed_and_reports_skipped(admin_client):
+def test_refund_action_asks_first_lists_each_refund_and_changes_nothing(admin_client):
+    stream = LiveStreamFactory(title="Canlı konser")
+    completed = ContributionFactory(user=UserFactory(username="ayse"), stream=stream, amount=120)
+    other = ContributionFactory(user=UserFactory(username="mehmet"), stream=stream, amount=30)
+    already = ContributionFactory(
+        user=UserFactory(username="zeynep"), stream=stream, status="refunded", amount=40
+    )
+    before = money_snapshot()
+
+    response = admin_client.post(
+        CONTRIBUTIONS,
+        {"action": "refund_selected", "_selected_action": [completed.pk, other.pk, already.pk]},
+    )
+
+    assert response.status_code == 200
+    assert response.templates[0].name == "admin/confirm_money_action.html"
+    lines = [
+        (line.user.username, line.stream.title, line.amount, line.skipped)
+        for line in response.context["lines"]
+    ]
+    assert lines == [
+        ("ayse", "Canlı konser", 120, ""),
+        ("mehmet", "Canlı konser", 30, ""),
+        ("zeynep", "Canlı konser", 40, "contribution is refunded"),
+    ]
+    assert (response.context["total"], response.context["refund_count"]) == (150, 2)
+    body = response.content.decode()
+    assert 'id="money-plan-total">150<' in body
+    assert 'name="post" value="yes"' in body
+    assert body.count('name="_selected_action"') == 3
+    assert money_snapshot() == before
+
+
+def test_refund_action_runs_once_confirmed_and_reports_the_result(admin_client):
     stream = LiveStreamFactory(title="Canlı konser")
     funder = UserFactory(username="ayse")
     completed = ContributionFactory(user=funder, stream=stream, amount=120)
@@ -129,7 +163,11 @@ def test_refund_action_refunds_completed_and_reports_skipped(admin_client):
 
     response = admin_client.post(
         CONTRIBUTIONS,
-        {"action": "refund_selected", "_selected_action": [completed.pk, already.pk]},
+        {
+            "action": "refund_selected",
+            "_selected_action": [completed.pk, already.pk],
+            "post": "yes",
+        },
         follow=True,
     )
 
@@ -146,36 +184,63 @@ def test_refund_action_refunds_completed_and_reports_skipped(admin_client):
         120,
         120,
     )
+    assert (
+        refund.description == f"Operator refund of a contribution to “Canlı konser” ({stream.pk})"
+    )
     assert LiveStream.objects.get(pk=stream.pk).collected_funding == 0
     already_refunds = CreditLedgerEntry.objects.filter(
         user_id=already.user_id, type=CreditLedgerEntry.Type.STREAM_FUNDING_REFUND
     )
     assert already_refunds.count() == 1  # the factory's, not a second one
     texts = [str(message) for message in get_messages(response.wsgi_request)]
-    assert "Refunded 1 contribution(s)." in texts
+    assert "Refunded 1 contribution(s): 120 credits to 1 funder(s)." in texts
     skipped = next(text for text in texts if text.startswith("Skipped 1 contribution(s):"))
     assert already.pk in skipped
     assert "refunded" in skipped
 
 
-def test_refund_action_needs_the_change_permission(client):
+@pytest.mark.parametrize("granted", [[], ["view_contribution", "change_contribution"]])
+def test_refund_action_needs_the_refund_permission(client, granted):
     viewer = UserFactory(username="operator", is_staff=True)
     viewer.user_permissions.add(
-        Permission.objects.get(codename="view_contribution", content_type__app_label="crowdfunding")
+        *Permission.objects.filter(codename__in=["view_contribution", *granted])
     )
     client.force_login(viewer)
     contribution = ContributionFactory()
+    before = money_snapshot()
 
     listing = client.get(CONTRIBUTIONS)
-    response = client.post(
+    asked = client.post(
         CONTRIBUTIONS, {"action": "refund_selected", "_selected_action": [contribution.pk]}
+    )
+    confirmed = client.post(
+        CONTRIBUTIONS,
+        {"action": "refund_selected", "_selected_action": [contribution.pk], "post": "yes"},
     )
 
     assert listing.status_code == 200
     assert 'value="refund_selected"' not in listing.content.decode()
-    assert response.status_code == 200  # shown again with "no action selected"
+    for response in (asked, confirmed):  # shown again with "no action selected"
+        assert response.status_code == 200
+        assert "admin/confirm_money_action.html" not in [t.name for t in response.templates]
+    assert money_snapshot() == before
+
+
+def test_refund_permission_alone_lets_a_staff_user_refund(client):
+    operator = UserFactory(username="operator", is_staff=True)
+    operator.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_contribution", "refund_contribution"])
+    )
+    client.force_login(operator)
+    contribution = ContributionFactory(amount=70)
+
+    client.post(
+        CONTRIBUTIONS,
+        {"action": "refund_selected", "_selected_action": [contribution.pk], "post": "yes"},
+    )
+
     contribution.refresh_from_db()
-    assert contribution.status == Contribution.Status.COMPLETED
+    assert contribution.status == Contribution.Status.REFUNDED
 
 
 def test_stream_change_page_has_read_only_money_inlines_with_constant_queries(

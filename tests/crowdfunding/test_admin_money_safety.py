@@ -89,7 +89,7 @@ def test_cancel_action_refunds_every_funder(admin_client):
 
     response = admin_client.post(
         reverse("admin:livestreams_livestream_changelist"),
-        {"action": "cancel_and_refund", "_selected_action": [stream.pk, ended.pk]},
+        {"action": "cancel_and_refund", "_selected_action": [stream.pk, ended.pk], "post": "yes"},
         follow=True,
     )
 
@@ -101,7 +101,9 @@ def test_cancel_action_refunds_every_funder(admin_client):
     assert contribution.status == Contribution.Status.REFUNDED
     assert funder.credit_balance == 60
     messages = [str(m) for m in response.context["messages"]]
-    assert "Cancelled 1 stream(s)." in messages
+    assert (
+        "Cancelled 1 stream(s) and refunded 60 credits in 1 refund(s) to 1 funder(s)." in messages
+    )
     assert any(f"{ended.pk} (Live stream is ended, it cannot be cancelled)" in m for m in messages)
     ended.refresh_from_db()
     assert ended.status == LiveStream.Status.ENDED
