@@ -308,6 +308,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     # 3.1: nullability is exact (`type: [..., "null"]`), which 3.0's `nullable` is not.
     "OAS_VERSION": "3.1.0",
+    "SERVERS": [{"url": "/", "description": "The server that serves this document."}],
     "TAGS": [
         {"name": "Auth", "description": "Sign in, rotate the refresh token, sign out."},
         {"name": "Users", "description": "The caller's profile, wallet and credit movements."},
