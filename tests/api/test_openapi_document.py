@@ -217,3 +217,48 @@ def test_login_responses_are_checked_too(api_client):
     assert ok.status_code == 200
     assert wrong.status_code == 401
     assert wrong["WWW-Authenticate"]
+
+
+# --- Statuses every operation can answer, as real responses (the fixture validates them) ----
+
+ID = "64d15f9e2e6c8f4d5a123456"
+
+
+def test_406_when_the_client_accepts_no_json(auth_client):
+    response = auth_client.get("/api/v1/live-stream/funded", HTTP_ACCEPT="text/html")
+
+    assert response.status_code == 406
+    assert response.json()["errors"][0] == "Not Acceptable"
+
+
+def test_415_when_the_body_is_not_json(auth_client):
+    response = auth_client.post(
+        f"/api/v1/live-stream/{ID}/fund", data="amount=5", content_type="text/plain"
+    )
+
+    assert response.status_code == 415
+    assert response.json()["errors"][0] == "Unsupported Media Type"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/v1/auth/login"),
+        ("delete", f"/api/v1/live-stream/{ID}/fund"),
+        ("put", "/api/v1/health"),
+    ],
+)
+def test_405_on_a_path_without_that_method(auth_client, method, path):
+    response = getattr(auth_client, method)(path)
+
+    assert response.status_code == 405
+    assert response.json()["statusCode"] == 405
+
+
+def test_nul_in_a_password_is_refused(api_client):
+    response = api_client.post(
+        "/api/v1/auth/login", {"username": "ayse", "password": "a\x00b"}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"][1].startswith("password:")
