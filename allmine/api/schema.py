@@ -22,6 +22,7 @@ from functools import cache
 
 from django.core.validators import ProhibitNullCharactersValidator
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import get_doc
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -222,6 +223,14 @@ class EnvelopeAutoSchema(AutoSchema):
     """The project's schema class (`REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"]`); see the module."""
 
     BODY_METHODS = ("POST", "PUT", "PATCH")
+
+    def get_description(self) -> str:
+        """The operation's own text: `description=`, else the method's docstring, else its
+        summary; never the class docstring several operations of one view would share."""
+        description = super().get_description()
+        if description and description == get_doc(self.view.__class__):
+            return self.get_summary() or description
+        return description
 
     def _takes_body(self) -> bool:
         return self.method in self.BODY_METHODS and self.get_request_serializer() is not None
