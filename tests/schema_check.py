@@ -93,7 +93,12 @@ def _template_regex(template: str) -> re.Pattern:
 def document() -> Document:
     """The live document, fetched through the project's real URL conf (not a test's)."""
     settings_module = importlib.import_module(os.environ["DJANGO_SETTINGS_MODULE"])
-    with override_settings(ROOT_URLCONF=settings_module.ROOT_URLCONF):
+    # Whatever the test that first needs it has changed (URL conf, HTTPS redirect, hosts).
+    with override_settings(
+        ROOT_URLCONF=settings_module.ROOT_URLCONF,
+        SECURE_SSL_REDIRECT=False,
+        ALLOWED_HOSTS=["testserver"],
+    ):
         response = Client().get(SCHEMA_URL)
     assert response.status_code == 200, f"{SCHEMA_URL} answered {response.status_code}"
     return Document(json.loads(response.content))
