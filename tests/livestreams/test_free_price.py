@@ -22,3 +22,28 @@ def test_the_database_refuses_a_zero_or_negative_price(price):
 @pytest.mark.parametrize(("price", "access"), [(None, "free"), (Decimal("0.01"), "paid")])
 def test_null_is_free_and_positive_is_paid(price, access):
     assert LiveStreamFactory(price=price).access_type == access
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_turns_a_zero_price_into_null():
+    """Rows written before the constraint: 0 becomes NULL (free), a real price stays."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = [("livestreams", "0002_initial")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    try:
+        old_apps = executor.loader.project_state(before).apps
+        OldStream = old_apps.get_model("livestreams", "LiveStream")
+        free, paid = LiveStreamFactory(price=None), LiveStreamFactory(price=Decimal("9.99"))
+        OldStream.objects.filter(pk=free.pk).update(price=Decimal("0"))
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())  # back to the latest state
+
+    free.refresh_from_db()
+    paid.refresh_from_db()
+    assert free.price is None and free.access_type == "free"
+    assert paid.price == Decimal("9.99")
