@@ -16,9 +16,8 @@ Requests that match no operation are checked too: a path no operation has must a
 404 the document describes (`#/components/responses/NotFound`); a method the path lacks must
 answer the 405 its operations declare. Only OPTIONS/HEAD (metadata, CORS preflights) are out of
 scope, and so are the document, the docs pages, and the redirect to HTTPS a plain-HTTP request
-gets in production. Tests that swap the URL conf
-(`@pytest.mark.urls`) add test-only routes the document cannot describe: their responses are
-checked against the error envelope of their status.
+gets in production. Tests that swap the URL conf (`@pytest.mark.urls`) add test-only routes the
+document cannot describe: their responses are checked against the error envelope of their status.
 """
 
 import copy
