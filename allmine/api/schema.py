@@ -8,7 +8,7 @@ Views say what is specific to them with `@extend_schema(responses=envelope_respo
   parameters, 429 when it is throttled, 500 and 503;
 - response headers: `X-Request-ID` on every response, `X-Total-Count` on a paged list,
   `Idempotent-Replayed` on the success of an operation taking `Idempotency-Key`,
-  `Retry-After` on 429 and 503, `WWW-Authenticate` on 401;
+  `Retry-After` on 429 and 503, `WWW-Authenticate` on 401, `Allow` on 405;
 - `required` for every field a response always carries (model fields with defaults too);
   only a field declared `required=False` on a serializer may be absent from a response;
 - a `pattern` refusing NUL characters on every request string the server refuses them in.
@@ -72,6 +72,10 @@ RESPONSE_HEADERS = {
     "Retry-After": (
         {"type": "integer", "minimum": 0},
         "Seconds to wait before retrying.",
+    ),
+    "Allow": (
+        {"type": "string"},
+        "The methods this URL answers, e.g. `GET, HEAD, OPTIONS`.",
     ),
     "WWW-Authenticate": (
         {"type": "string"},
@@ -295,6 +299,8 @@ class EnvelopeAutoSchema(AutoSchema):
             wanted["Retry-After"] = True
         if code == 401:
             wanted["WWW-Authenticate"] = True
+        if code == 405:
+            wanted["Allow"] = True
         for name, required in wanted.items():
             schema, description = RESPONSE_HEADERS[name]
             headers.setdefault(
