@@ -311,10 +311,10 @@ SPECTACULAR_SETTINGS = {
     "SERVERS": [{"url": "/", "description": "The server that serves this document."}],
     "TAGS": [
         {"name": "Auth", "description": "Sign in, rotate the refresh token, sign out."},
-        {"name": "Users", "description": "The caller's profile, wallet and credit movements."},
         {"name": "Live Streams", "description": "Scheduling, running and reading live streams."},
         {"name": "Crowdfunding", "description": "Funding streams and their mini crowd fundings."},
-        {"name": "Replays", "description": "Renting and watching a stream's recording."},
+        {"name": "Replay Rentals", "description": "Renting and watching a stream's recording."},
+        {"name": "Wallet", "description": "The caller's profile, balance and credit movements."},
         {"name": "Health", "description": "Reachability of the database and the cache."},
     ],
     "POSTPROCESSING_HOOKS": [
