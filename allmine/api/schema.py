@@ -232,7 +232,7 @@ class EnvelopeAutoSchema(AutoSchema):
         """The operation's own text: `description=`, else the method's docstring, else its
         summary; never the class docstring several operations of one view would share."""
         description = super().get_description()
-        if description and description == get_doc(self.view.__class__):
+        if not description or description == get_doc(self.view.__class__):
             return self.get_summary() or description
         return description
 
