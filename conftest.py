@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.test.client import Client
 from django.test.utils import override_settings
 from rest_framework.test import APIClient
 
@@ -40,6 +41,23 @@ def _isolated_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _responses_match_the_openapi_document(request, monkeypatch):
+    """Every /api/ response a test receives is validated against the live /api/schema/
+    (tests/schema_check.py): an undocumented status, body or header fails the test."""
+    from tests.schema_check import check_response
+
+    custom_urlconf = request.node.get_closest_marker("urls") is not None
+    original = Client.request
+
+    def checked_request(self, **request_meta):
+        response = original(self, **request_meta)
+        check_response(response.request, response, custom_urlconf=custom_urlconf)
+        return response
+
+    monkeypatch.setattr(Client, "request", checked_request)
 
 
 @pytest.fixture

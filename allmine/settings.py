@@ -300,7 +300,7 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": env_int("DJANGO_NUM_PROXIES", 0),
     "EXCEPTION_HANDLER": "allmine.api.exceptions.envelope_exception_handler",
     "DEFAULT_METADATA_CLASS": "allmine.api.metadata.ApiMetadata",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "allmine.api.schema.EnvelopeAutoSchema",
     "UNAUTHENTICATED_USER": None,
     # Views name their scope (`throttle_scope`); rates per user (or per IP when anonymous).
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
@@ -329,6 +329,21 @@ SPECTACULAR_SETTINGS = {
         "`{isSuccess, statusCode, data, errors, timestamp}`."
     ),
     "VERSION": "1.0.0",
+    # 3.1: nullability is exact (`type: [..., "null"]`), which 3.0's `nullable` is not.
+    "OAS_VERSION": "3.1.0",
+    "SERVERS": [{"url": "/", "description": "The server that serves this document."}],
+    "TAGS": [
+        {"name": "Auth", "description": "Sign in, rotate the refresh token, sign out."},
+        {"name": "Live Streams", "description": "Scheduling, running and reading live streams."},
+        {"name": "Crowdfunding", "description": "Funding streams and their mini crowd fundings."},
+        {"name": "Replay Rentals", "description": "Renting and watching a stream's recording."},
+        {"name": "Wallet", "description": "The caller's profile, balance and credit movements."},
+        {"name": "Health", "description": "Reachability of the database and the cache."},
+    ],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "allmine.api.schema.postprocess_schema",
+    ],
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

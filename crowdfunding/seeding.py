@@ -112,7 +112,8 @@ MOTIVATIONS = [
 MINI_TITLES = ["Yeni mikrofon", "Işık seti", "Kamera lensi", "Stüdyo kirası", "Konuk ücreti"]
 AMOUNTS = [10, 20, 25, 50, 100, 150, 200, 250, 500]
 AMOUNT_WEIGHTS = [10, 14, 10, 24, 20, 8, 7, 4, 3]
-PRICES = [Decimal("4.99"), Decimal("9.99"), Decimal("19.99"), Decimal("29.99"), Decimal("0.00")]
+# Ticket prices of paid streams; a free stream has no price (None), never 0.
+PRICES = [Decimal("4.99"), Decimal("9.99"), Decimal("19.99"), Decimal("29.99")]
 
 
 @dataclass

@@ -5,7 +5,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 
 from allmine.api.pagination import HeaderTotalPagination
-from allmine.api.schema import envelope_responses
+from allmine.api.schema import IDEMPOTENCY_PARAMETER, envelope_responses
 from crowdfunding import services
 from crowdfunding.idempotency import idempotent_response
 from crowdfunding.selectors import funded_streams_for_user, stream_object_for
@@ -44,17 +44,6 @@ class FundedLiveStreamViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
 
 OBJECT_ID_SCHEMA = {"type": "string", "pattern": "^[0-9a-f]{24}$"}
-IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    name="Idempotency-Key",
-    location=OpenApiParameter.HEADER,
-    required=False,
-    type={"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x20-\\x7E]+$"},
-    description=(
-        "Optional, 1–255 printable ASCII characters, kept 24 hours per user. A retry with the "
-        "same key and body returns the first response (header `Idempotent-Replayed: true`) "
-        "and charges nothing; the same key with another body is a 409."
-    ),
-)
 STREAM_ID_PARAMETER = OpenApiParameter(
     name="id", location=OpenApiParameter.PATH, type=OBJECT_ID_SCHEMA, description="Stream id."
 )
@@ -68,6 +57,12 @@ class LiveStreamCrowdfundingViewSet(viewsets.GenericViewSet):
     @extend_schema(
         operation_id="live_stream_fund",
         summary="Fund a scheduled stream with credits",
+        description=(
+            "Moves `amount` credits from the caller's balance to the stream's `collectedFunding` "
+            "in one transaction (a `stream_funding_contribution` ledger row). The stream must be "
+            "`scheduled` (else 409) and not the caller's own (403); a balance below `amount` is a "
+            "409 with `Insufficient credit balance`. Nothing is charged on any error."
+        ),
         request=AmountInputSerializer,
         parameters=[STREAM_ID_PARAMETER, IDEMPOTENCY_PARAMETER],
         responses=envelope_responses(
@@ -93,6 +88,12 @@ class LiveStreamCrowdfundingViewSet(viewsets.GenericViewSet):
     @extend_schema(
         operation_id="live_stream_mini_crowd_funding_support",
         summary="Support a mini crowd funding of a scheduled stream",
+        description=(
+            "Moves `amount` credits to one of the stream's side goals (a "
+            "`mini_crowd_funding_support` ledger row); the mini crowd funding becomes "
+            "`completed` when its goal is reached. Same rules as funding the stream: "
+            "`scheduled` stream, not your own, enough credits; nothing is charged on any error."
+        ),
         request=AmountInputSerializer,
         parameters=[
             STREAM_ID_PARAMETER,
@@ -127,6 +128,12 @@ class LiveStreamCrowdfundingViewSet(viewsets.GenericViewSet):
     @extend_schema(
         operation_id="live_stream_cancel",
         summary="Cancel your scheduled stream; every contribution is refunded",
+        description=(
+            "Creator only (403 otherwise). A `scheduled` or `preparing` stream becomes "
+            "`cancelled_by_host`; every completed contribution and mini crowd funding support "
+            "is refunded (`stream_funding_refund` ledger rows) in the same transaction. "
+            "Any other status is a 409. Returns the stream object."
+        ),
         request=None,
         parameters=[STREAM_ID_PARAMETER],
         responses=envelope_responses(

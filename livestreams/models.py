@@ -64,7 +64,9 @@ class LiveStream(models.Model):
     recording = models.BooleanField(default=False)
     recording_url = models.URLField(max_length=500, blank=True)
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.SCHEDULED)
-    price = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    price = models.DecimalField(
+        max_digits=10, decimal_places=2, null=True, blank=True, help_text="Empty for a free stream."
+    )
     interest = models.CharField(max_length=32, choices=Interest.choices)
     duration_goal = models.PositiveIntegerField(help_text="Planned length in minutes.")
     motivation = models.TextField(blank=True)
@@ -92,7 +94,11 @@ class LiveStream(models.Model):
             ("cancel_stream_with_refunds", "Can cancel streams and refund every funder"),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(price__gte=0), name="stream_price_non_negative"),
+            # One rule for free streams: no price at all. `paid` exactly when price > 0.
+            models.CheckConstraint(
+                condition=Q(price__isnull=True) | Q(price__gt=0),
+                name="stream_price_null_or_positive",
+            ),
             models.CheckConstraint(
                 condition=Q(planned_end_date__gte=models.F("planned_start_date")),
                 name="stream_planned_end_after_start",

@@ -73,7 +73,13 @@ class LiveStreamSerializer(serializers.ModelSerializer):
         source="access_type", choices=["free", "paid"], read_only=True
     )
     price = serializers.DecimalField(
-        max_digits=10, decimal_places=2, coerce_to_string=False, allow_null=True, read_only=True
+        max_digits=10,
+        decimal_places=2,
+        coerce_to_string=False,
+        min_value=Decimal("0.01"),
+        allow_null=True,
+        read_only=True,
+        help_text="Null for a free stream; a paid stream's price is above 0.",
     )
     durationGoal = serializers.IntegerField(source="duration_goal", read_only=True)
     isActiveReplayOnCreatorProfile = serializers.BooleanField(

@@ -30,8 +30,10 @@ class LoginView(APIView):
         operation_id="auth_login",
         summary="Sign in with username (or e-mail) and password",
         description=(
-            "Any failure — unknown account, wrong password, inactive or suspended account — "
-            "is the same 401 `Invalid username or password`."
+            "Returns an access token (1 hour) and a refresh token (30 days) with the user "
+            "summary. Any failure — unknown account, wrong password, inactive or suspended "
+            "account — is the same 401 `Invalid username or password`. Throttled per client "
+            "address and per account (`THROTTLE_AUTH_RATE`)."
         ),
         request=LoginInputSerializer,
         responses=envelope_responses(200, TokenPairSerializer, errors=(400, 401, 429)),
@@ -55,6 +57,10 @@ class RefreshView(APIView):
     @extend_schema(
         operation_id="auth_refresh",
         summary="Exchange a refresh token for a new pair (the old one is retired)",
+        description=(
+            "Refresh tokens rotate: the one sent is retired and a new pair is returned. "
+            "A retired, revoked, expired or malformed refresh token is a 401."
+        ),
         request=RefreshInputSerializer,
         responses=envelope_responses(200, TokenPairSerializer, errors=(400, 401, 403, 429)),
         auth=[],
@@ -74,6 +80,10 @@ class LogoutView(APIView):
     @extend_schema(
         operation_id="auth_logout",
         summary="Revoke all of the caller's tokens",
+        description=(
+            "Every access and refresh token issued to the caller so far stops working at once "
+            "(on every device). `data` is null."
+        ),
         request=None,
         responses=envelope_responses(200, None, errors=(401, 403)),
         tags=["Auth"],

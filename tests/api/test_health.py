@@ -138,7 +138,7 @@ def test_in_the_openapi_schema(api_client):
 
     operation = response.json()["paths"]["/api/v1/health"]["get"]
     assert operation["operationId"] == "health"
-    assert set(operation["responses"]) == {"200", "503", "500"}
+    assert set(operation["responses"]) == {"200", "400", "405", "406", "500", "503"}
     assert operation.get("security") in ([], [{}], None)
 
 

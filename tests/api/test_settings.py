@@ -188,6 +188,39 @@ def test_cors_exposes_total_and_request_id(auth_client, settings):
     assert "X-Request-ID" in exposed
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("signed_in", [True, False])
+def test_cors_exposes_every_header_a_browser_client_reads(
+    auth_client, api_client, settings, signed_in
+):
+    """Success and error alike: the total, the request id, the replay flag and Retry-After."""
+    settings.CORS_ALLOWED_ORIGINS = ["https://app.allmine.example"]
+    client = auth_client if signed_in else api_client
+
+    response = client.get("/api/v1/live-stream/funded", HTTP_ORIGIN="https://app.allmine.example")
+
+    assert response.status_code == (200 if signed_in else 401)
+    exposed = {name.strip() for name in response["Access-Control-Expose-Headers"].split(",")}
+    assert exposed == {"X-Total-Count", "Idempotent-Replayed", "Retry-After", "X-Request-ID"}
+    assert response["Access-Control-Allow-Origin"] == "https://app.allmine.example"
+
+
+@pytest.mark.django_db
+def test_cors_preflight_allows_the_idempotency_key(api_client, settings):
+    settings.CORS_ALLOWED_ORIGINS = ["https://app.allmine.example"]
+
+    response = api_client.options(
+        "/api/v1/live-stream/64d15f9e2e6c8f4d5a123456/fund",
+        HTTP_ORIGIN="https://app.allmine.example",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="authorization,content-type,idempotency-key",
+    )
+
+    assert response.status_code == 200
+    allowed = response["Access-Control-Allow-Headers"]
+    assert {"authorization", "content-type", "idempotency-key"} <= set(allowed.split(", "))
+
+
 def test_gunicorn_config_loads_the_production_app():
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     environment = {k: v for k, v in os.environ.items() if k not in CLEARED}
