@@ -264,7 +264,6 @@ class LiveStreamCreateInputSerializer(LiveStreamUpdateInputSerializer):
         max_length=500,
         allow_blank=True,
         required=False,
-        default="",
         help_text="Absent or empty: the default thumbnail.",
     )
     price = StrictDecimalField(
