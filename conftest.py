@@ -50,6 +50,20 @@ def _isolated_cache():
 
 
 @pytest.fixture
+def throttle_rates(settings):
+    """`throttle_rates(auth="3/min")`: change rates for one test (read at each request)."""
+
+    def set_rates(**rates: str) -> None:
+        current = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+        settings.REST_FRAMEWORK = {
+            **settings.REST_FRAMEWORK,
+            "DEFAULT_THROTTLE_RATES": {**current, **rates},
+        }
+
+    return set_rates
+
+
+@pytest.fixture
 def api_client() -> APIClient:
     return APIClient()
 

@@ -2,10 +2,15 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from allmine.admin_login import ThrottledAdminAuthenticationForm, admin_login
 from allmine.api import views as api_views
 from allmine.api.health import HealthView
 
+admin.site.login_form = ThrottledAdminAuthenticationForm
+
 urlpatterns = [
+    # Before the admin's own URLs: its login page with the sign-in rate limits.
+    path("admin/login/", admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
     path("api/v1/health", HealthView.as_view(), name="health"),
     path("api/v1/", include("users.urls")),
