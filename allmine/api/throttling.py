@@ -117,6 +117,13 @@ def account_identity(identifier) -> str | None:
     return identity_hash(identifier.strip().casefold())
 
 
+def log_cache_fault(scope: str, error: Exception) -> None:
+    # One line per request, no traceback: an outage would otherwise flood the log.
+    logger.warning(
+        "Throttle cache unavailable (scope %s): %s: %s", scope, type(error).__name__, error
+    )
+
+
 class FixedWindowThrottle(BaseThrottle):
     """Base: subclasses say which scope (rate) and which identity a request counts against."""
 
@@ -138,10 +145,10 @@ class FixedWindowThrottle(BaseThrottle):
         limit, period = rate
         try:
             self.hit = count_hit(scope=scope, identity=identity, limit=limit, period=period)
-        except Exception:
+        except Exception as error:
             # The cache backend's own error types differ (redis ConnectionError, django-redis
             # ConnectionInterrupted, socket timeouts); any of them means "cannot count".
-            logger.warning("Throttle cache unavailable (scope %s)", scope, exc_info=True)
+            log_cache_fault(scope, error)
             if self.fail_open:
                 return True
             raise CacheUnavailable() from None
@@ -222,8 +229,8 @@ def sign_in_hits(*, address: str, username) -> list[Hit]:
         limit, period = rate
         try:
             hits.append(count_hit(scope=scope, identity=identity, limit=limit, period=period))
-        except Exception:
-            logger.warning("Throttle cache unavailable (scope %s)", scope, exc_info=True)
+        except Exception as error:
+            log_cache_fault(scope, error)
             raise CacheUnavailable() from None
     return hits
 
