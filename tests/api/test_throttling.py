@@ -241,9 +241,7 @@ def test_odd_bodies_are_counted_per_address_and_answered_400(api_client, throttl
 def test_refresh_is_limited_per_address(api_client, throttle_rates):
     throttle_rates(auth="2/min")
 
-    responses = [
-        api_client.post(REFRESH, {"refreshToken": "x"}, format="json") for _ in range(3)
-    ]
+    responses = [api_client.post(REFRESH, {"refreshToken": "x"}, format="json") for _ in range(3)]
     elsewhere = APIClient().post(
         REFRESH, {"refreshToken": "x"}, format="json", REMOTE_ADDR="10.9.9.9"
     )
