@@ -191,6 +191,11 @@ class Harness:
             self.records.append((operation, status, problem))
         return status, (None if problem else json.loads(raw)), response_headers
 
+    def send(self, operation: str, method: str, path: str, **options) -> tuple[str, int, dict]:
+        """`call`, answering (operation, status, headers)."""
+        status, _, headers = self.call(operation, method, path, **options)
+        return operation, status, headers
+
     def record(self, operation: str, status: int, problem: str | None = None) -> None:
         with self.lock:
             self.records.append((operation, status, problem))
@@ -301,6 +306,11 @@ def make_user(username: str, credits: int = 0, **extra):
 
 
 def token_for(user) -> str:
+    return token_pair_for(user)[0]
+
+
+def token_pair_for(user) -> tuple[str, str]:
+    """(access, refresh) as `POST /auth/login` would give them."""
     from rest_framework_simplejwt.tokens import RefreshToken
 
     from users.authentication import TOKEN_VERSION_CLAIM
@@ -308,7 +318,7 @@ def token_for(user) -> str:
     user.refresh_from_db(fields=["token_version"])
     refresh = RefreshToken.for_user(user)
     refresh[TOKEN_VERSION_CLAIM] = user.token_version
-    return str(refresh.access_token)
+    return str(refresh.access_token), str(refresh)
 
 
 def make_stream(creator, *, minis: int = 1, goal: int = 1_000_000, mini_goal: int = 500):
@@ -546,16 +556,75 @@ def admin_password_race(h: Harness) -> None:
     h.expect(status == 401, f"a token revoked by logout works again ({status})")
 
 
+def run_through_a_fault(
+    h: Harness,
+    *,
+    clients: int,
+    request: Callable[[int, random.Random, int], tuple[str, int, dict]],
+    fault: Callable[[], None],
+    repair: Callable[[], None],
+) -> dict[str, Counter]:
+    """`clients` threads loop on `request(index, rng, n) -> (operation, status, headers)` for
+    three phases of equal length: before the fault, during it, after the repair. Returns the
+    `(operation, status)` counts by phase: "before" (answered before the fault), "during"
+    (met it), "recovering" (sent in the first second after the repair), "after". Every 503
+    must carry `Retry-After`."""
+    phase = 3.0 if h.short else 8.0
+    began = time.time()
+    marks = {"down": began + phase, "up": began + 2 * phase, "end": began + 3 * phase}
+    seen = {name: Counter() for name in ("before", "during", "recovering", "after")}
+
+    def client(index: int) -> Callable[[], None]:
+        def run() -> None:
+            rng = random.Random(index)
+            n = 0
+            while (sent := time.time()) < marks["end"]:
+                n += 1
+                operation, status, headers = request(index, rng, n)
+                if status == 503:
+                    h.expect(
+                        headers.get("Retry-After") == "5", f"{operation}: 503 without Retry-After"
+                    )
+                if time.time() < marks["down"]:
+                    name = "before"  # answered before the fault
+                elif sent < marks["up"]:
+                    name = "during"  # met the fault, at least in part
+                elif sent < marks["up"] + 1:
+                    name = "recovering"
+                else:
+                    name = "after"
+                with h.lock:
+                    seen[name][(operation, status)] += 1
+                time.sleep(0.02)
+
+        return run
+
+    def operator() -> None:
+        time.sleep(max(0.0, marks["down"] - time.time()))
+        fault()
+        time.sleep(max(0.0, marks["up"] - time.time()))
+        repair()
+        marks["up"] = time.time()  # a slow repair: "after" starts when it is done
+
+    h.parallel([client(index) for index in range(clients)] + [operator])
+    return seen
+
+
+def statuses_of(counts: Counter, *operations: str) -> Counter:
+    return Counter(
+        {status: n for (op, status), n in counts.items() if not operations or op in operations}
+    )
+
+
 @scenario
 def cache_outage(h: Harness) -> None:
     """Our Redis is stopped for a third of the run and started again: sign-in answers 503
     (fails closed), refresh and money go through (fail open), reads never needed it."""
-    duration = 6.0 if h.short else 20.0
     clients = 16
     users = [make_user(f"cache-{tag()}", credits=10_000) for _ in range(clients)]
     creator = make_user(f"creator-{tag()}")
     stream, minis = make_stream(creator, minis=1, mini_goal=10**9)
-    tokens = [token_for(user) for user in users]
+    sessions = [token_pair_for(user) for user in users]
     h.allow("login", 200, 429, 503)
     h.allow("refresh", 200)
     h.allow("fund", 201, 429)
@@ -563,94 +632,55 @@ def cache_outage(h: Harness) -> None:
     h.allow("funded", 200)
     h.allow("health", 200, 503)
     h.allow("admin-login", 200, 429, 503)
-    outage: dict[str, float] = {}
-    seen: Counter = Counter()
 
-    def client(index: int) -> Callable[[], None]:
-        def run() -> None:
-            rng = random.Random(index)
-            status, body, _ = h.call(
-                "login",
-                "POST",
-                "/api/v1/auth/login",
-                body={"username": users[index].username, "password": PASSWORD},
-                address=f"10.1.{index}.1",
+    def request(index: int, rng: random.Random, n: int) -> tuple[str, int, dict]:
+        address = f"10.2.{index}.{n % 250}"
+        access, refresh = sessions[index]
+        pick = rng.random()
+        if pick < 0.12:
+            body = {"username": users[index].username, "password": PASSWORD}
+            status, _, headers = h.call(
+                "login", "POST", "/api/v1/auth/login", body=body, address=address
             )
-            refresh = body["data"]["refreshToken"] if status == 200 else None
-            access = tokens[index]
-            deadline = time.time() + duration
-            n = 0
-            while time.time() < deadline:
-                n += 1
-                address = f"10.2.{index}.{n % 250}"
-                during = outage.get("down", 1e18) <= time.time() < outage.get("up", 1e18)
-                pick = rng.random()
-                if pick < 0.2:
-                    status, _, headers = h.call(
-                        "login",
-                        "POST",
-                        "/api/v1/auth/login",
-                        body={"username": users[index].username, "password": PASSWORD},
-                        address=address,
-                    )
-                    if status == 503:
-                        h.expect(headers.get("Retry-After") == "5", "503 without Retry-After")
-                elif pick < 0.3 and refresh:
-                    status, body, _ = h.call(
-                        "refresh",
-                        "POST",
-                        "/api/v1/auth/refresh",
-                        body={"refreshToken": refresh},
-                        address=address,
-                    )
-                    if status == 200:
-                        refresh, access = body["data"]["refreshToken"], body["data"]["accessToken"]
-                elif pick < 0.55:
-                    status, _, _ = h.call(
-                        "fund",
-                        "POST",
-                        f"/api/v1/live-stream/{stream.pk}/fund",
-                        body={"amount": 1},
-                        token=access,
-                    )
-                elif pick < 0.65:
-                    status, _, _ = h.call(
-                        "support",
-                        "POST",
-                        f"/api/v1/live-stream/{stream.pk}/mini-crowd-fundings/{minis[0].pk}/support",
-                        body={"amount": 1},
-                        token=access,
-                    )
-                elif pick < 0.85:
-                    status, _, _ = h.call(
-                        "funded", "GET", "/api/v1/live-stream/funded?limit=5", token=access
-                    )
-                elif pick < 0.95:
-                    status, _, _ = h.call("health", "GET", "/api/v1/health")
-                else:
-                    browser = AdminBrowser(h, address=address)
-                    status, _ = browser.open(
-                        "POST", "/admin/login/", {"username": "nobody", "password": "x"}
-                    )
-                    h.record("admin-login", status)
-                if during:
-                    with h.lock:
-                        seen[status] += 1
-                time.sleep(0.02)
+            return "login", status, headers
+        if pick < 0.22:
+            status, body, headers = h.call(
+                "refresh",
+                "POST",
+                "/api/v1/auth/refresh",
+                body={"refreshToken": refresh},
+                address=address,
+            )
+            if status == 200:
+                sessions[index] = (body["data"]["accessToken"], body["data"]["refreshToken"])
+            return "refresh", status, headers
+        if pick < 0.5:
+            path = f"/api/v1/live-stream/{stream.pk}/fund"
+            return h.send("fund", "POST", path, body={"amount": 1}, token=access)
+        if pick < 0.6:
+            path = f"/api/v1/live-stream/{stream.pk}/mini-crowd-fundings/{minis[0].pk}/support"
+            return h.send("support", "POST", path, body={"amount": 1}, token=access)
+        if pick < 0.8:
+            path = "/api/v1/live-stream/funded?limit=5"
+            return h.send("funded", "GET", path, token=access)
+        if pick < 0.92:
+            return h.send("health", "GET", "/api/v1/health")
+        browser = AdminBrowser(h, address=address)
+        status, _ = browser.open("POST", "/admin/login/", {"username": "nobody", "password": "x"})
+        h.record("admin-login", status)
+        return "admin-login", status, {"Retry-After": "5"} if status == 503 else {}
 
-        return run
-
-    def fault() -> None:
-        time.sleep(duration / 3)
-        outage["down"] = time.time()
-        h.redis.stop()
-        time.sleep(duration / 3)
-        h.redis.start()
-        outage["up"] = time.time()
-
-    h.parallel([client(index) for index in range(clients)] + [fault])
-    h.expect(seen[503] > 0, "no 503 during the cache outage: was it down?")
-    h.expect(seen[201] > 0, "no money request went through during the cache outage")
+    seen = run_through_a_fault(
+        h, clients=clients, request=request, fault=h.redis.stop, repair=h.redis.start
+    )
+    h.expect(seen["during"][("login", 503)] > 0, "no sign-in 503 during the outage: was it down?")
+    h.expect(
+        statuses_of(seen["during"], "fund", "support")[201] > 0,
+        "no money request went through during the cache outage (they fail open)",
+    )
+    h.expect(statuses_of(seen["during"], "refresh")[200] > 0, "no refresh during the outage")
+    for name in ("before", "after"):
+        h.expect(statuses_of(seen[name])[503] == 0, f"503 {name} the outage: {dict(seen[name])}")
 
 
 @scenario
@@ -658,73 +688,37 @@ def database_outage(h: Harness) -> None:
     """The app's connections to PostgreSQL are cut (our proxy drops them and refuses new ones)
     for a third of the run: 503 envelopes with Retry-After, nothing half-written, and service
     comes back by itself."""
-    duration = 6.0 if h.short else 20.0
     clients = 16
     users = [make_user(f"db-{tag()}", credits=10_000) for _ in range(clients)]
     creator = make_user(f"creator-{tag()}")
     stream, _ = make_stream(creator, minis=0)
     tokens = [token_for(user) for user in users]
-    for operation, ok in (("fund", 201), ("funded", 200), ("login", 200), ("health", 200)):
-        h.allow(operation, ok, 503)
-    h.allow("fund", 429)
-    h.allow("login", 429)
-    outage: dict[str, float] = {}
-    after_outage: Counter = Counter()
+    h.allow("fund", 201, 429, 503)
+    h.allow("funded", 200, 503)
+    h.allow("login", 200, 429, 503)
+    h.allow("health", 200, 503)
 
-    def client(index: int) -> Callable[[], None]:
-        def run() -> None:
-            rng = random.Random(index)
-            deadline = time.time() + duration
-            n = 0
-            while time.time() < deadline:
-                n += 1
-                pick = rng.random()
-                if pick < 0.5:
-                    status, _, headers = h.call(
-                        "fund",
-                        "POST",
-                        f"/api/v1/live-stream/{stream.pk}/fund",
-                        body={"amount": 1},
-                        token=tokens[index],
-                    )
-                elif pick < 0.8:
-                    status, _, headers = h.call(
-                        "funded", "GET", "/api/v1/live-stream/funded?limit=5", token=tokens[index]
-                    )
-                elif pick < 0.9:
-                    status, _, headers = h.call(
-                        "login",
-                        "POST",
-                        "/api/v1/auth/login",
-                        body={"username": users[index].username, "password": PASSWORD},
-                        address=f"10.3.{index}.{n % 250}",
-                    )
-                else:
-                    status, _, headers = h.call("health", "GET", "/api/v1/health")
-                if status == 503:
-                    h.expect(headers.get("Retry-After") == "5", "503 without Retry-After")
-                if time.time() > outage.get("up", 1e18) + 2:
-                    with h.lock:
-                        after_outage[status] += 1
-                time.sleep(0.02)
+    def request(index: int, rng: random.Random, n: int) -> tuple[str, int, dict]:
+        pick = rng.random()
+        if pick < 0.5:
+            path = f"/api/v1/live-stream/{stream.pk}/fund"
+            return h.send("fund", "POST", path, body={"amount": 1}, token=tokens[index])
+        if pick < 0.8:
+            path = "/api/v1/live-stream/funded?limit=5"
+            return h.send("funded", "GET", path, token=tokens[index])
+        if pick < 0.9:
+            body = {"username": users[index].username, "password": PASSWORD}
+            address = f"10.3.{index}.{n % 250}"
+            return h.send("login", "POST", "/api/v1/auth/login", body=body, address=address)
+        return h.send("health", "GET", "/api/v1/health")
 
-        return run
-
-    def fault() -> None:
-        time.sleep(duration / 3)
-        h.proxy.cut()
-        outage["down"] = time.time()
-        time.sleep(duration / 3)
-        h.proxy.restore()
-        outage["up"] = time.time()
-
-    h.parallel([client(index) for index in range(clients)] + [fault])
-    during = Counter(status for _, status, _ in h.records)
-    h.expect(during[503] > 0, "no 503 during the database outage: was it cut?")
-    h.expect(
-        after_outage[503] == 0 and sum(after_outage.values()) > 0,
-        f"not recovered 2 s after the database came back: {dict(after_outage)}",
+    seen = run_through_a_fault(
+        h, clients=clients, request=request, fault=h.proxy.cut, repair=h.proxy.restore
     )
+    h.expect(statuses_of(seen["during"])[503] > 0, "no 503 during the outage: was it cut?")
+    for name in ("before", "after"):
+        h.expect(statuses_of(seen[name])[503] == 0, f"503 {name} the outage: {dict(seen[name])}")
+    h.expect(sum(seen["after"].values()) > 0, "no request after the outage")
 
 
 def wait_for_a_fresh_window(period: int = 60, needed: float = 15.0) -> None:
