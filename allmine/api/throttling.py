@@ -13,7 +13,7 @@ per account name sent to sign-in, `funding` per user on the money endpoints.
 
 When the cache cannot be reached, a throttle fails closed (`CacheUnavailable` → 503 envelope
 with `Retry-After`) or open (the request goes through uncounted and the fault is logged),
-depending on its `fail_open`; README, "Rate limits", says which and why.
+depending on its `fails_open`; README, "Rate limits", says which and why.
 """
 
 import hashlib
@@ -125,9 +125,11 @@ def log_cache_fault(scope: str, error: Exception) -> None:
 
 
 class FixedWindowThrottle(BaseThrottle):
-    """Base: subclasses say which scope (rate) and which identity a request counts against."""
+    """Base: subclasses say which scope (rate) and which identity a request counts against,
+    and whether the request goes through uncounted when the cache is down."""
 
-    fail_open = False
+    def fails_open(self, scope: str) -> bool:
+        return False
 
     def get_scope(self, request, view) -> str | None:
         raise NotImplementedError
@@ -149,7 +151,7 @@ class FixedWindowThrottle(BaseThrottle):
             # The cache backend's own error types differ (redis ConnectionError, django-redis
             # ConnectionInterrupted, socket timeouts); any of them means "cannot count".
             log_cache_fault(scope, error)
-            if self.fail_open:
+            if self.fails_open(scope):
                 return True
             raise CacheUnavailable() from None
         if not self.hit.allowed:
@@ -175,10 +177,11 @@ class ScopedThrottle(FixedWindowThrottle):
 
     fail_open_scopes = frozenset({"funding"})
 
+    def fails_open(self, scope: str) -> bool:
+        return scope in self.fail_open_scopes
+
     def get_scope(self, request, view):
-        scope = getattr(view, "throttle_scope", None)
-        self.fail_open = scope in self.fail_open_scopes
-        return scope
+        return getattr(view, "throttle_scope", None)
 
     def get_identity(self, request, view):
         user = getattr(request, "user", None)
@@ -192,10 +195,8 @@ class AddressFailOpenThrottle(ScopedThrottle):
     the refresh endpoint: refresh tokens are signed and cannot be guessed, so its limit protects
     capacity, and failing closed would sign every client out during a cache outage)."""
 
-    def get_scope(self, request, view):
-        scope = super().get_scope(request, view)
-        self.fail_open = True
-        return scope
+    def fails_open(self, scope: str) -> bool:
+        return True
 
 
 class SignInAccountThrottle(FixedWindowThrottle):
