@@ -32,6 +32,7 @@ import http.client
 import json
 import os
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -915,6 +916,8 @@ def main() -> int:
     os.environ["DJANGO_SECRET_KEY"] = os.environ["JWT_SIGNING_KEY"] = uuid.uuid4().hex * 2
     os.environ.pop("REDIS_URL", None)
 
+    # Stopped from outside: still stop the server, Redis and proxy (the `finally` below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     recreate_database(database_url)
     wanted = [name for name in args.only.split(",") if name]
     chosen = [(name, f) for name, f in SCENARIOS if not wanted or name in wanted]
