@@ -9,15 +9,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.test.utils import override_settings
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
 
-from users.authentication import TOKEN_VERSION_CLAIM
-
-
-def access_token_for(user) -> str:
-    refresh = RefreshToken.for_user(user)
-    refresh[TOKEN_VERSION_CLAIM] = user.token_version
-    return str(refresh.access_token)
+from users.services import access_token_for
 
 
 @pytest.fixture(scope="session")

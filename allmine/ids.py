@@ -18,8 +18,19 @@ from django.db import models
 OBJECT_ID_RE = re.compile(r"^[0-9a-f]{24}$")
 
 _lock = threading.Lock()
-_process_random = os.urandom(5)
-_counter = itertools.count(random.SystemRandom().randrange(0, 0xFFFFFF))
+
+
+def _draw_process_state() -> None:
+    """The per-process random bytes and counter start. Drawn again in a forked child (gunicorn
+    workers), as bson.ObjectId does, so two workers never share them."""
+    global _process_random, _counter
+    _process_random = os.urandom(5)
+    _counter = itertools.count(random.SystemRandom().randrange(0, 0xFFFFFF))
+
+
+_draw_process_state()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_draw_process_state)
 
 
 def new_object_id() -> str:

@@ -330,6 +330,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "DependencyStateEnum": "allmine.api.health.DEPENDENCY_STATES",
         "MiniCrowdFundingStatusEnum": "crowdfunding.models.MiniCrowdFunding.Status",
+        "ReplayRentalStatusEnum": "livestreams.selectors.RENTAL_STATES",
     },
 }
 

@@ -15,7 +15,8 @@ from crowdfunding.models import (
     MiniCrowdFunding,
     MiniCrowdFundingSupport,
 )
-from livestreams.models import LiveStream
+from livestreams.models import LiveStream, ReplayRental, ReplayRentalCharge
+from livestreams.services import revenue_split
 from users.models import CreditLedgerEntry, User
 
 DEBIT_TYPES = {
@@ -37,7 +38,7 @@ def _balances() -> Iterator[str]:
             CreditLedgerEntry,
             owner="user",
             field="amount",
-            status=CreditLedgerEntry.Status.COMPLETED,
+            status__in=CreditLedgerEntry.BALANCE_STATUSES,
         )
     ).exclude(credit_balance=F("ledger_total"))
     for user in users.order_by("pk"):
@@ -112,8 +113,88 @@ def _money_records() -> Iterator[str]:
         yield f"ledger entry {pk}: {entry_type} row without its contribution or support"
 
 
+def _rental_records() -> Iterator[str]:
+    """Each rental window is charged once, refunded or settled at most once, and its ledger
+    rows say so: the debit, the refund, the revenue shares of the split; no stray rows."""
+    charge_type = CreditLedgerEntry.Type.STREAM_CHARGE
+    revenue_type = CreditLedgerEntry.Type.STREAM_REVENUE
+    charges = ReplayRentalCharge.objects.all()
+    bad_debits = charges.filter(
+        ~Q(ledger_entry__user=F("rental__user"))
+        | ~Q(ledger_entry__amount=-F("price"))
+        | ~Q(ledger_entry__type=charge_type)
+        | ~Q(ledger_entry__status=CreditLedgerEntry.Status.COMPLETED)
+        | ~Q(ledger_entry__stream_id=F("rental__stream_id"))
+    )
+    for pk in bad_debits.order_by("pk").values_list("pk", flat=True):
+        yield f"rental charge {pk}: no matching {charge_type} debit"
+    bad_refunds = charges.filter(status=ReplayRentalCharge.Status.REFUNDED).filter(
+        ~Q(refund_ledger_entry__user=F("rental__user"))
+        | ~Q(refund_ledger_entry__amount=F("price"))
+        | ~Q(refund_ledger_entry__type=charge_type)
+        | ~Q(refund_ledger_entry__status=CreditLedgerEntry.Status.REFUNDED)
+    )
+    for pk in bad_refunds.order_by("pk").values_list("pk", flat=True):
+        yield f"rental charge {pk}: refunded without a matching refund row"
+    early = charges.filter(status=ReplayRentalCharge.Status.SETTLED, settled_at__lt=F("expires_at"))
+    for pk in early.order_by("pk").values_list("pk", flat=True):
+        yield f"rental charge {pk}: settled before its window closed"
+
+    settled = charges.filter(status=ReplayRentalCharge.Status.SETTLED).values_list(
+        "pk", "price", "rental__stream__live_stream_type", "rental__stream__creator_id",
+        "guest_id", "creator_share", "guest_share",
+        "creator_revenue_entry__user_id", "creator_revenue_entry__amount",
+        "creator_revenue_entry__type", "guest_revenue_entry__user_id",
+        "guest_revenue_entry__amount", "guest_revenue_entry__type",
+    )  # fmt: skip
+    for row in settled.order_by("pk").iterator(chunk_size=2000):
+        pk, price, kind, creator_id, guest_id, creator_share, guest_share, *entries = row
+        expected = revenue_split(price=price, live_stream_type=kind, has_guest=guest_id is not None)
+        paid = [
+            (entries[0], entries[1], entries[2]) if entries[1] is not None else None,
+            (entries[3], entries[4], entries[5]) if entries[4] is not None else None,
+        ]
+        wanted = [
+            (creator_id, expected[0], revenue_type) if expected[0] else None,
+            (guest_id, expected[1], revenue_type) if expected[1] else None,
+        ]
+        if (creator_share, guest_share) != expected or paid != wanted:
+            yield (
+                f"rental charge {pk}: revenue {paid} does not match the split {wanted} "
+                f"of {price} credits"
+            )
+
+    linked = {
+        charge_type: ("ledger_entry", "refund_ledger_entry"),
+        revenue_type: ("creator_revenue_entry", "guest_revenue_entry"),
+    }
+    for entry_type, fields in linked.items():
+        orphans = CreditLedgerEntry.objects.filter(type=entry_type)
+        for name in fields:
+            orphans = orphans.exclude(
+                Exists(ReplayRentalCharge.objects.filter(**{name: OuterRef("pk")}))
+            )
+        for pk in orphans.order_by("pk").values_list("pk", flat=True):
+            yield f"ledger entry {pk}: {entry_type} row without its rental charge"
+
+    current = ReplayRentalCharge.objects.filter(
+        rental=OuterRef("pk"), rented_at=OuterRef("rented_at"), expires_at=OuterRef("expires_at")
+    )
+    unpaid = ReplayRental.objects.filter(status=ReplayRental.Status.ACTIVE).exclude(
+        Exists(current.exclude(status=ReplayRentalCharge.Status.REFUNDED))
+    )
+    for pk in unpaid.order_by("pk").values_list("pk", flat=True):
+        yield f"replay rental {pk}: active without a charge for its window"
+    unrefunded = ReplayRental.objects.filter(status=ReplayRental.Status.REFUNDED).exclude(
+        Exists(current.filter(status=ReplayRentalCharge.Status.REFUNDED))
+    )
+    for pk in unrefunded.order_by("pk").values_list("pk", flat=True):
+        yield f"replay rental {pk}: refunded but its charge was not"
+
+
 def ledger_mismatches() -> Iterator[str]:
     """Every disagreement between stored totals, money records and the ledger."""
     yield from _balances()
     yield from _collected_totals()
     yield from _money_records()
+    yield from _rental_records()

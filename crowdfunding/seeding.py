@@ -37,8 +37,20 @@ from crowdfunding.models import (
     MiniCrowdFunding,
     MiniCrowdFundingSupport,
 )
-from livestreams.models import Broadcaster, Interest, LiveStream, ReplayRental, StreamGuest
-from livestreams.services import channel_name_for, channel_slug
+from livestreams.models import (
+    Broadcaster,
+    Interest,
+    LiveStream,
+    ReplayRental,
+    ReplayRentalCharge,
+    StreamGuest,
+)
+from livestreams.services import (
+    RENTAL_DESCRIPTION,
+    channel_name_for,
+    channel_slug,
+    revenue_split,
+)
 from users.models import CreditLedgerEntry, Media, User
 
 DEMO_USERNAME = "demo"
@@ -175,6 +187,22 @@ def demo_user() -> User | None:
     return User.objects.filter(seed_users(), username=DEMO_USERNAME).first()
 
 
+def stream_to_fund(user: User) -> LiveStream | None:
+    """A scheduled stream `user` has not funded yet, by an active creator: for the demo's
+    ready-to-paste fund and cancel commands."""
+    return (
+        LiveStream.objects.alive()
+        .filter(
+            status=LiveStream.Status.SCHEDULED, creator__account_status=User.AccountStatus.ACTIVE
+        )
+        .exclude(creator=user)
+        .exclude(contributions__user=user)
+        .select_related("creator")
+        .order_by("planned_start_date", "id")
+        .first()
+    )
+
+
 @contextmanager
 def explicit_timestamps(*models):
     """Let bulk_create keep the planned `created_at`/`updated_at` instead of `now()`."""
@@ -264,6 +292,12 @@ def delete_seed_data(progress: Progress | None = None) -> dict[str, int]:
         )
         raw("contributions", Contribution.objects.filter(Q(user__in=users) | Q(stream__in=streams)))
         raw("minis", MiniCrowdFunding.objects.filter(stream__in=streams))
+        raw(
+            "rental charges",
+            ReplayRentalCharge.objects.filter(
+                Q(rental__user__in=users) | Q(rental__stream__in=streams)
+            ),
+        )
         raw("rentals", ReplayRental.objects.filter(Q(user__in=users) | Q(stream__in=streams)))
         raw("ledger", CreditLedgerEntry.objects.filter(user__in=users))
         raw("guests", StreamGuest.objects.filter(Q(user__in=users) | Q(stream__in=streams)))
@@ -400,6 +434,15 @@ class DemoSeeder:
                 stream.deleted = (ended or refund_at) + self.between(HOUR, 10 * HOUR)
             self.streams.append(stream)
         self.scheduled = [s for s in self.streams if s.status == S.SCHEDULED and s.deleted is None]
+        # Replays on offer (see _stream_row) and their prices; the demo user hosts the first one
+        # (replayAccess `owner`).
+        self.replay_prices: dict[int, int] = {}
+        for s in self.streams:
+            if s.status == S.ENDED and s.index % 10 < 4:
+                self.replay_prices[s.index] = rng.choice([10, 20, 30, 50, 100])
+        owned = [s for s in self.streams if s.index in self.replay_prices and s.deleted is None]
+        if owned:
+            owned[0].creator = self.demo
 
     def _plan_rich_streams(self) -> None:
         """The demo user and the benchmark callers fund scheduled streams that have guests,
@@ -540,20 +583,53 @@ class DemoSeeder:
             and s.index % 10 < 4  # see _stream_row
             and (s.type == T.SOLO or s.guests)
         ]
+        # A rental: (id, user, stream index, rented, charge id, debit id, settlement), where a
+        # settlement is (settled, creator entry id, guest entry id, creator share, guest share,
+        # guest) for a window that closed before the anchor, paid as the revenue job pays it.
         self.rentals: list[tuple] = []
         seen: set[tuple[int, int]] = set()
         if not self.rentable:
             return
-        wanted = [(self.demo, rng.choice(self.rentable))]
+        # The demo user holds an active rental (rented an hour before the anchor) and an
+        # expired one (its window closed six hours before the anchor, and was settled).
+        for_demo = [s for s in self.rentable if s.creator != self.demo]
+        wanted = []
+        if for_demo:
+            active = rng.choice(for_demo)
+            wanted.append((self.demo, active, -HOUR))
+            ended_earlier = [s for s in for_demo if s is not active and s.ended < -31 * HOUR]
+            if ended_earlier:
+                wanted.append((self.demo, rng.choice(ended_earlier), -30 * HOUR))
         for _ in range(self.rentals_total):
-            wanted.append((rng.choice(self.pool), rng.choice(self.rentable)))
-        for user, stream in wanted:
-            if user == stream.creator or (user, stream.index) in seen:
+            wanted.append((rng.choice(self.pool), rng.choice(self.rentable), None))
+        for user, stream, rented in wanted:
+            # One rental per (user, stream); the creator and guests watch free.
+            if user == stream.creator or user in stream.guests or (user, stream.index) in seen:
                 continue
             seen.add((user, stream.index))
-            # The demo user's rental is active: rented an hour before the anchor.
-            rented = -HOUR if user == self.demo else self.between(stream.ended + MINUTE, -MINUTE)
-            self.rentals.append((self.new_id(rented), user, stream.index, rented))
+            if rented is None:
+                rented = self.between(stream.ended + MINUTE, -MINUTE)
+            rental_id, charge_id, debit_id = (self.new_id(rented) for _ in range(3))
+            settled = rented + 24 * HOUR + 10 * MINUTE
+            settlement = None
+            if settled <= 0:
+                guest = stream.guests[0] if stream.type != T.SOLO and stream.guests else None
+                creator_share, guest_share = revenue_split(
+                    price=self.replay_prices[stream.index],
+                    live_stream_type=stream.type,
+                    has_guest=guest is not None,
+                )
+                settlement = (
+                    settled,
+                    self.new_id(settled) if creator_share else None,
+                    self.new_id(settled) if guest_share else None,
+                    creator_share,
+                    guest_share,
+                    guest if guest_share else None,
+                )
+            self.rentals.append(
+                (rental_id, user, stream.index, rented, charge_id, debit_id, settlement)
+            )
 
     def _plan_ledger(self) -> None:
         """Purchases first, then every debit and refund, in ledger order (created_at, id)."""
@@ -563,25 +639,40 @@ class DemoSeeder:
             spent[c[1]] += c[3]
         for s in self.supports:
             spent[s[1]] += s[3]
-        # events: (time, ledger id, user, amount, type)
-        events: list[tuple[int, str, int, int, str]] = []
+        for r in self.rentals:
+            spent[r[1]] += self.replay_prices[r[2]]
+        # events: (time, ledger id, user, amount, type, stream id)
+        events: list[tuple[int, str, int, int, str, str]] = []
         for user, total in enumerate(spent):
             spare = 5000 if user == self.demo else rng.choice([0, 0, 50, 100, 250, 500, 1000])
             if total + spare:
                 at = self.user_join[user] + HOUR
-                events.append((at, self.new_id(at), user, total + spare, "credit_purchase"))
-        for kind, rows in (
-            ("stream_funding_contribution", self.contributions),
-            ("mini_crowd_funding_support", self.supports),
+                events.append((at, self.new_id(at), user, total + spare, "credit_purchase", ""))
+        for kind, rows, stream_of in (
+            ("stream_funding_contribution", self.contributions, lambda k: self.streams[k]),
+            ("mini_crowd_funding_support", self.supports, lambda k: self.minis[k].stream),
         ):
             for row in rows:
-                events.append((row[4], row[5], row[1], -row[3], kind))
+                stream_id = stream_of(row[2]).id
+                events.append((row[4], row[5], row[1], -row[3], kind, stream_id))
                 if row[6] is not None:
-                    events.append((row[6], row[7], row[1], row[3], "stream_funding_refund"))
+                    refund = (row[6], row[7], row[1], row[3], "stream_funding_refund", stream_id)
+                    events.append(refund)
+        for _, user, k, rented, _, debit_id, settlement in self.rentals:
+            stream, price = self.streams[k], self.replay_prices[k]
+            events.append((rented, debit_id, user, -price, "stream_charge", stream.id))
+            if settlement is not None:
+                settled, creator_entry, guest_entry, creator_share, guest_share, guest = settlement
+                if creator_entry:
+                    revenue = (settled, creator_entry, stream.creator, creator_share)
+                    events.append((*revenue, "stream_revenue", stream.id))
+                if guest_entry:
+                    revenue = (settled, guest_entry, guest, guest_share)
+                    events.append((*revenue, "stream_revenue", stream.id))
         events.sort()
         self.ledger = events
         self.balances = [0] * len(self.user_ids)  # final balances, stored on the users
-        for _, _, user, amount, _ in events:
+        for _, _, user, amount, _, _ in events:
             self.balances[user] += amount
 
     # writing ------------------------------------------------------------------------------
@@ -626,6 +717,9 @@ class DemoSeeder:
                 "mini supports", MiniCrowdFundingSupport, self._support_rows(), len(self.supports)
             )
             self._write("replay rentals", ReplayRental, self._rental_rows(), len(self.rentals))
+            self._write(
+                "replay rental charges", ReplayRentalCharge, self._charge_rows(), len(self.rentals)
+            )
         if connection.vendor == "postgresql":
             # Fresh statistics, as autovacuum would give a while later: without them the
             # planner guesses one row per table and picks scans sized for empty tables.
@@ -641,6 +735,7 @@ class DemoSeeder:
             "mini_supports": len(self.supports),
             "ledger_entries": len(self.ledger),
             "rentals": len(self.rentals),
+            "rental_charges": len(self.rentals),
         }
         return SeedSummary(counts=counts, seconds=dict(self.progress.seconds))
 
@@ -718,8 +813,7 @@ class DemoSeeder:
             recording_url = f"{SEED_MEDIA_PREFIX}recordings/{s.id}.mp4"
             replay_on = True if offered else rng.choice([None, False])
         if replay_on:
-            replay_price = rng.choice([10, 20, 30, 50, 100])
-            self.replay_prices[s.index] = replay_price
+            replay_price = self.replay_prices[s.index]
         updated = max(x for x in (s.created, s.started, s.ended, s.refund_at, s.deleted) if x)
         return LiveStream(
             id=s.id,
@@ -751,7 +845,6 @@ class DemoSeeder:
         )
 
     def _stream_rows(self) -> Iterator[LiveStream]:
-        self.replay_prices: dict[int, int] = {}
         taken = set(LiveStream.objects.values_list("channel_name", flat=True))
         for s in self.streams:
             yield self._stream_row(s, taken)
@@ -798,7 +891,12 @@ class DemoSeeder:
 
     def _ledger_rows(self) -> Iterator[CreditLedgerEntry]:
         ids, balances = self.user_ids, [0] * len(self.user_ids)
-        for at, entry_id, user, amount, kind in self.ledger:
+        descriptions = {
+            "credit_purchase": "Demo credit purchase",
+            "stream_charge": RENTAL_DESCRIPTION,
+            "stream_revenue": "Replay revenue of live stream {stream_id}",
+        }
+        for at, entry_id, user, amount, kind, stream_id in self.ledger:
             balance = balances[user] + amount
             if balance < 0:  # cannot happen: purchases come first and cover every debit
                 raise AssertionError(f"negative balance for user {ids[user]}")
@@ -810,7 +908,8 @@ class DemoSeeder:
                 status=CreditLedgerEntry.Status.COMPLETED,
                 amount=amount,
                 balance_after=balance,
-                description="Demo credit purchase" if kind == "credit_purchase" else "",
+                description=descriptions.get(kind, "").format(stream_id=stream_id),
+                stream_id=stream_id,
                 created_at=self.dt(at),
             )
 
@@ -843,7 +942,7 @@ class DemoSeeder:
 
     def _rental_rows(self) -> Iterator[ReplayRental]:
         ids, streams = self.user_ids, self.streams
-        for rid, user, stream, rented in self.rentals:
+        for rid, user, stream, rented, *_ in self.rentals:
             yield ReplayRental(
                 id=rid,
                 user_id=ids[user],
@@ -852,3 +951,25 @@ class DemoSeeder:
                 rented_at=self.dt(rented),
                 expires_at=self.dt(rented + 24 * HOUR),
             )
+
+    def _charge_rows(self) -> Iterator[ReplayRentalCharge]:
+        ids = self.user_ids
+        for rid, _, stream, rented, charge_id, debit_id, settlement in self.rentals:
+            charge = ReplayRentalCharge(
+                id=charge_id,
+                rental_id=rid,
+                price=self.replay_prices[stream],
+                rented_at=self.dt(rented),
+                expires_at=self.dt(rented + 24 * HOUR),
+                ledger_entry_id=debit_id,
+                created_at=self.dt(rented),
+            )
+            if settlement is not None:
+                settled, creator_entry, guest_entry, creator_share, guest_share, guest = settlement
+                charge.status = ReplayRentalCharge.Status.SETTLED
+                charge.settled_at = self.dt(settled)
+                charge.creator_revenue_entry_id = creator_entry
+                charge.guest_revenue_entry_id = guest_entry
+                charge.creator_share, charge.guest_share = creator_share, guest_share
+                charge.guest_id = ids[guest] if guest is not None else None
+            yield charge

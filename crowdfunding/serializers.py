@@ -5,7 +5,7 @@ from rest_framework import serializers
 from allmine.api.fields import ApiDateTimeField, StrictIntegerField
 from crowdfunding.models import MiniCrowdFunding
 from crowdfunding.services import MAX_AMOUNT, MIN_AMOUNT
-from livestreams.serializers import LiveStreamSerializer
+from livestreams.serializers import LiveStreamSerializer, ReplayRentalSerializer
 
 
 class MiniCrowdFundingSerializer(serializers.ModelSerializer):
@@ -75,3 +75,14 @@ class SupportReceiptSerializer(serializers.Serializer):
     )
     creditBalance = serializers.IntegerField(source="credit_balance")
     createdAt = ApiDateTimeField(source="support.created_at")
+
+
+class MyReplayRentalSerializer(ReplayRentalSerializer):
+    """An item of `my-replay-rentals`: the rental and its stream object
+    (`context["streams"]` maps stream ids to stream objects)."""
+
+    stream = CrowdfundedLiveStreamSerializer(read_only=True)
+
+    def to_representation(self, rental):
+        data = ReplayRentalSerializer(rental, context=self.context).data
+        return {**data, "stream": self.context["streams"][rental.stream_id]}

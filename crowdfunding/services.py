@@ -96,6 +96,7 @@ def contribution_create(*, user: User, stream_id: str, amount: int) -> FundingRe
         amount=-amount,
         entry_type=CreditLedgerEntry.Type.STREAM_FUNDING_CONTRIBUTION,
         description=f"Funding of live stream {stream.pk}",
+        stream_id=stream.pk,
     )
     contribution = Contribution.objects.create(
         user_id=user.pk,
@@ -140,6 +141,7 @@ def mini_crowd_funding_support_create(
         amount=-amount,
         entry_type=CreditLedgerEntry.Type.MINI_CROWD_FUNDING_SUPPORT,
         description=f"Support of mini crowd funding {mini.pk}",
+        stream_id=stream.pk,
     )
     support = MiniCrowdFundingSupport.objects.create(
         user_id=user.pk,
@@ -162,13 +164,14 @@ def mini_crowd_funding_support_create(
     )
 
 
-def _refund(record: PaidRecord, *, now: datetime, reason: str) -> None:
+def _refund(record: PaidRecord, *, stream_id: str, now: datetime, reason: str) -> None:
     """Give a completed contribution's or support's credits back (caller holds the locks)."""
     record.refund_ledger_entry = ledger_post(
         user_id=record.user_id,
         amount=record.amount,
         entry_type=CreditLedgerEntry.Type.STREAM_FUNDING_REFUND,
         description=reason,
+        stream_id=stream_id,
     )
     record.status = FundingStatus.REFUNDED
     record.refunded_at = now
@@ -188,7 +191,12 @@ def contribution_refund(*, contribution_id: str) -> Contribution:
     contribution = Contribution.objects.select_for_update().get(pk=contribution_id)
     if contribution.status != Contribution.Status.COMPLETED:
         raise Conflict(f"Contribution is {contribution.status}, only completed ones are refunded")
-    _refund(contribution, now=timezone.now(), reason=f"Refund of contribution {contribution.pk}")
+    _refund(
+        contribution,
+        stream_id=stream.pk,
+        now=timezone.now(),
+        reason=f"Refund of contribution {contribution.pk}",
+    )
     stream.collected_funding -= contribution.amount
     stream.save(update_fields=["collected_funding", "updated_at"])
     return contribution
@@ -231,7 +239,12 @@ def _cancel_with_refunds(stream: LiveStream) -> LiveStream:
     funder_ids = sorted({record.user_id for record in to_refund})
     list(User.objects.select_for_update().filter(pk__in=funder_ids).order_by("pk").values("pk"))
     for record in sorted(to_refund, key=lambda record: (record.user_id, record.pk)):
-        _refund(record, now=now, reason=f"Refund: live stream {stream.pk} cancelled")
+        _refund(
+            record,
+            stream_id=stream.pk,
+            now=now,
+            reason=f"Refund: live stream {stream.pk} cancelled",
+        )
     for mini in minis:
         mini.status = MiniCrowdFunding.Status.CANCELLED
         mini.collected = 0

@@ -10,7 +10,13 @@ from django.contrib import admin
 from django.db import models
 
 from allmine.admin_mixins import SaveChangedFieldsMixin
-from livestreams.models import Broadcaster, LiveStream, ReplayRental, StreamGuest
+from livestreams.models import (
+    Broadcaster,
+    LiveStream,
+    ReplayRental,
+    ReplayRentalCharge,
+    StreamGuest,
+)
 from livestreams.services import unique_channel_name
 
 
@@ -95,15 +101,9 @@ class BroadcasterAdmin(admin.ModelAdmin):
     autocomplete_fields = ("stream", "user")
 
 
-@admin.register(ReplayRental)
-class ReplayRentalAdmin(admin.ModelAdmin):
-    """Rentals are paid in credits, so they are records to read, not to write by hand."""
-
-    list_display = ("id", "user", "stream", "price", "rented_at", "expires_at")
-    list_filter = ("rented_at",)
-    search_fields = ("=id", "user__username", "stream__title", "=stream__id")
-    list_select_related = ("user", "stream")
-    readonly_fields = ("id", "user", "stream", "price", "rented_at", "expires_at")
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Money records to read, not to write by hand: rentals move credits only through
+    `livestreams.services` (rent, refund on deletion, `settle_replay_revenue`)."""
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -113,3 +113,44 @@ class ReplayRentalAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class ReplayRentalChargeInline(admin.TabularInline):
+    model = ReplayRentalCharge
+    extra = 0
+    can_delete = False
+    fields = (
+        "id", "price", "status", "rented_at", "expires_at", "ledger_entry", "refunded_at",
+        "settled_at", "creator_share", "guest", "guest_share",
+    )  # fmt: skip
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ReplayRental)
+class ReplayRentalAdmin(ReadOnlyAdmin):
+    list_display = ("id", "user", "stream", "price", "status", "rented_at", "expires_at")
+    list_filter = ("status", "rented_at")
+    search_fields = ("=id", "user__username", "stream__title", "=stream__id")
+    list_select_related = ("user", "stream")
+    readonly_fields = ("id", "user", "stream", "price", "status", "rented_at", "expires_at")
+    inlines = [ReplayRentalChargeInline]
+
+
+@admin.register(ReplayRentalCharge)
+class ReplayRentalChargeAdmin(ReadOnlyAdmin):
+    """One paid 24-hour window: its debit, and its refund or its revenue split."""
+
+    list_display = (
+        "id", "rental", "price", "status", "expires_at", "settled_at", "creator_share",
+        "guest_share",
+    )  # fmt: skip
+    list_filter = ("status", "settled_at")
+    search_fields = ("=id", "=rental__id", "rental__user__username", "=rental__stream__id")
+    list_select_related = ("rental__user", "rental__stream")
+    readonly_fields = [field.name for field in ReplayRentalCharge._meta.fields]

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from allmine.ids import ObjectIdField
 
@@ -164,7 +165,17 @@ class Broadcaster(models.Model):
 
 
 class ReplayRental(models.Model):
-    """A user's 24-hour access to a stream's recording."""
+    """A user's access to a stream's recording: one row per (user, stream).
+
+    Each rent (API.md §7) opens a 24-hour window, `rented_at` to `expires_at`, paid by one
+    `ReplayRentalCharge`; renting again after the window closed (or after a refund) reactivates
+    this row in place with a new charge. `status` is `refunded` when the current window's charge
+    was given back (the stream was deleted): such a rental grants nothing.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        REFUNDED = "refunded", "Refunded"
 
     id = ObjectIdField(primary_key=True)
     user = models.ForeignKey(
@@ -172,13 +183,18 @@ class ReplayRental(models.Model):
     )
     stream = models.ForeignKey(LiveStream, on_delete=models.PROTECT, related_name="rentals")
     price = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     rented_at = models.DateTimeField()
     expires_at = models.DateTimeField()
 
     class Meta:
         ordering = ["-rented_at", "-id"]
-        indexes = [models.Index(fields=["user", "stream"], name="rental_user_stream_idx")]
+        indexes = [
+            # The caller's rentals, newest first.
+            models.Index(fields=["user", "rented_at"], name="rental_user_rented_idx"),
+        ]
         constraints = [
+            models.UniqueConstraint(fields=["user", "stream"], name="rental_user_stream_unique"),
             models.CheckConstraint(
                 condition=Q(expires_at__gt=models.F("rented_at")), name="rental_expires_after_start"
             ),
@@ -186,3 +202,103 @@ class ReplayRental(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} rents {self.stream_id} until {self.expires_at:%Y-%m-%d %H:%M}"
+
+
+class ReplayRentalCharge(models.Model):
+    """The payment for one 24-hour window of a rental: its `stream_charge` debit, then either
+    its refund (a `stream_charge` credit row with status `refunded`) or, once the window has
+    closed, its settlement (the `stream_revenue` rows paid to the creator and the guest).
+
+    `active` → `refunded` or `settled`, each exactly once (the services change a charge only
+    under its row lock and only from `active`).
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        REFUNDED = "refunded", "Refunded"
+        SETTLED = "settled", "Settled"
+
+    id = ObjectIdField(primary_key=True)
+    rental = models.ForeignKey(ReplayRental, on_delete=models.PROTECT, related_name="charges")
+    price = models.PositiveIntegerField()
+    rented_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    ledger_entry = models.OneToOneField(
+        "users.CreditLedgerEntry", on_delete=models.PROTECT, related_name="+"
+    )
+    refund_ledger_entry = models.OneToOneField(
+        "users.CreditLedgerEntry",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    refunded_at = models.DateTimeField(null=True, blank=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+    # Who received the guest's share (none for a solo stream); the shares that were paid.
+    guest = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    creator_share = models.PositiveIntegerField(default=0)
+    guest_share = models.PositiveIntegerField(default=0)
+    creator_revenue_entry = models.OneToOneField(
+        "users.CreditLedgerEntry",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    guest_revenue_entry = models.OneToOneField(
+        "users.CreditLedgerEntry",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-rented_at", "-id"]
+        indexes = [
+            # The revenue job: active charges whose window has closed.
+            models.Index(fields=["status", "expires_at"], name="rental_charge_due_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gte=1), name="rental_charge_price_positive"),
+            models.CheckConstraint(
+                condition=(
+                    Q(
+                        status="refunded",
+                        refund_ledger_entry__isnull=False,
+                        refunded_at__isnull=False,
+                    )
+                    | (
+                        ~Q(status="refunded")
+                        & Q(refund_ledger_entry__isnull=True, refunded_at__isnull=True)
+                    )
+                ),
+                name="rental_charge_refund_consistent",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(status="settled", settled_at__isnull=False)
+                    | (
+                        ~Q(status="settled")
+                        & Q(
+                            settled_at__isnull=True,
+                            creator_revenue_entry__isnull=True,
+                            guest_revenue_entry__isnull=True,
+                        )
+                    )
+                ),
+                name="rental_charge_settlement_consistent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.price} credits for rental {self.rental_id} ({self.status})"

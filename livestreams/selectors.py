@@ -128,6 +128,8 @@ def replay_access_for(
         if rentals is None:  # not prefetched: a single stream outside a list
             rentals = list(stream.rentals.filter(user=user).order_by("-rented_at", "-id")[:1])
         rental = rentals[0] if rentals else None
+        if rental is not None and rental.status == ReplayRental.Status.REFUNDED:
+            rental = None  # a refunded rental grants nothing and is not "expired"
 
     if role == Role.HOST:
         status = ReplayStatus.OWNER
@@ -155,4 +157,35 @@ def replay_access_for(
         rented_at=rental.rented_at if rental else None,
         expires_at=rental.expires_at if rental else None,
         remaining_seconds=int((rental.expires_at - now).total_seconds()) if active_rental else None,
+    )
+
+
+class RentalState:
+    """What a rental row means at a moment (`status` of the rental in responses)."""
+
+    ACTIVE = "active"  # paid, window open: the replay can be watched
+    EXPIRED = "expired"  # the window closed
+    REFUNDED = "refunded"  # given back (the stream was deleted)
+
+
+RENTAL_STATES = [RentalState.ACTIVE, RentalState.EXPIRED, RentalState.REFUNDED]
+
+
+def rental_state(*, rental: ReplayRental, now: datetime) -> str:
+    if rental.status == ReplayRental.Status.REFUNDED:
+        return RentalState.REFUNDED
+    return RentalState.ACTIVE if rental.expires_at > now else RentalState.EXPIRED
+
+
+def rental_remaining_seconds(*, rental: ReplayRental, now: datetime) -> int | None:
+    """Whole seconds left of an active rental, else None."""
+    if rental_state(rental=rental, now=now) != RentalState.ACTIVE:
+        return None
+    return int((rental.expires_at - now).total_seconds())
+
+
+def replay_rentals_for_user(*, user: User) -> QuerySet[ReplayRental]:
+    """The user's rentals of streams that are not deleted, most recently rented first."""
+    return ReplayRental.objects.filter(user=user, stream__deleted_at__isnull=True).order_by(
+        "-rented_at", "-id"
     )

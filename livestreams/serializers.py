@@ -4,10 +4,17 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from allmine.api.fields import ApiDateTimeField
+from allmine.api.fields import ApiDateTimeField, StrictIntegerField
 from allmine.api.formats import format_datetime
-from livestreams.models import Broadcaster, LiveStream
-from livestreams.selectors import ReplayAccess, replay_access_for, stream_role_for
+from livestreams.models import Broadcaster, LiveStream, ReplayRental
+from livestreams.selectors import (
+    RENTAL_STATES,
+    ReplayAccess,
+    rental_remaining_seconds,
+    rental_state,
+    replay_access_for,
+    stream_role_for,
+)
 from users.serializers import UserSummarySerializer
 
 
@@ -132,3 +139,65 @@ class LiveStreamSerializer(serializers.ModelSerializer):
     )
     def get_role(self, stream: LiveStream) -> str | None:
         return self._role(stream)
+
+
+# --- Replay rentals (API.md §7) -----------------------------------------------------------
+
+
+class ReplayRentalSerializer(serializers.Serializer):
+    """A rental as its renter sees it; `context["now"]` is the moment it describes."""
+
+    rentalId = serializers.CharField(source="id")
+    streamId = serializers.CharField(source="stream_id")
+    price = serializers.IntegerField()
+    status = serializers.SerializerMethodField()
+    rentedAt = ApiDateTimeField(source="rented_at")
+    expiresAt = ApiDateTimeField(source="expires_at")
+    remainingSeconds = serializers.SerializerMethodField()
+
+    @extend_schema_field(
+        serializers.ChoiceField(
+            choices=RENTAL_STATES,
+            help_text="active: window open; expired: window closed; refunded: given back.",
+        )
+    )
+    def get_status(self, rental: ReplayRental) -> str:
+        return rental_state(rental=rental, now=self.context["now"])
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_remainingSeconds(self, rental: ReplayRental) -> int | None:
+        return rental_remaining_seconds(rental=rental, now=self.context["now"])
+
+
+class RentalReceiptSerializer(ReplayRentalSerializer):
+    creditBalance = serializers.IntegerField(help_text="The caller's balance afterwards.")
+
+    def to_representation(self, receipt):
+        rental = ReplayRentalSerializer(receipt.rental, context=self.context).data
+        return {**rental, "creditBalance": receipt.credit_balance}
+
+
+class ReplayStatusSerializer(serializers.Serializer):
+    streamId = serializers.CharField()
+    recordingUrl = serializers.CharField(allow_null=True)
+    replayAccess = ReplayAccessSerializer()
+
+
+class ReplaySettingsInputSerializer(serializers.Serializer):
+    """Either or both; a field left out keeps its value (an empty body changes nothing)."""
+
+    isActiveReplayOnCreatorProfile = serializers.BooleanField(
+        required=False, help_text="Offer the replay on the creator's profile."
+    )
+    replayCreditPrice = StrictIntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=1_000_000,
+        help_text="Credits to rent the replay for 24 hours; null: no price (not rentable).",
+    )
+
+    def validate_isActiveReplayOnCreatorProfile(self, value):
+        if not isinstance(self.initial_data.get("isActiveReplayOnCreatorProfile"), bool):
+            raise serializers.ValidationError("Must be a JSON boolean.")
+        return value

@@ -47,17 +47,35 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 
 from loadtest.redis_server import RedisServer
-from loadtest.run import check_envelope
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "Abuse-Password-2026"
 SCENARIOS: list[tuple[str, Callable]] = []
+ENVELOPE_KEYS = ["isSuccess", "statusCode", "data", "errors", "timestamp"]
 
 
 def scenario(function: Callable) -> Callable:
     """Register a scenario: `function(h: Harness) -> None`, run in the order defined."""
     SCENARIOS.append((function.__name__, function))
     return function
+
+
+def envelope_problem(status: int, body: bytes) -> str | None:
+    """None if `body` is the envelope for `status`, else what is wrong with it (the same rule
+    as loadtest/locustfile.py, which cannot be imported without locust)."""
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return "not JSON"
+    if not isinstance(doc, dict) or list(doc) != ENVELOPE_KEYS:
+        return "not the envelope"
+    if doc["statusCode"] != status:
+        return f"statusCode {doc['statusCode']} != HTTP {status}"
+    if status >= 400 and (doc["isSuccess"] or doc["data"] is not None or not doc["errors"]):
+        return "error envelope malformed"
+    if status < 400 and (not doc["isSuccess"] or doc["errors"]):
+        return "success envelope malformed"
+    return None
 
 
 # --- the database proxy (a database outage without touching the shared server) ------------
@@ -187,7 +205,7 @@ class Harness:
             return 0, None, {}
         finally:
             conn.close()
-        problem = check_envelope(status, raw)
+        problem = envelope_problem(status, raw)
         with self.lock:
             self.records.append((operation, status, problem))
         return status, (None if problem else json.loads(raw)), response_headers
@@ -312,13 +330,10 @@ def token_for(user) -> str:
 
 def token_pair_for(user) -> tuple[str, str]:
     """(access, refresh) as `POST /auth/login` would give them."""
-    from rest_framework_simplejwt.tokens import RefreshToken
-
-    from users.authentication import TOKEN_VERSION_CLAIM
+    from users.services import refresh_token_for
 
     user.refresh_from_db(fields=["token_version"])
-    refresh = RefreshToken.for_user(user)
-    refresh[TOKEN_VERSION_CLAIM] = user.token_version
+    refresh = refresh_token_for(user)
     return str(refresh.access_token), str(refresh)
 
 
@@ -348,34 +363,49 @@ def tag() -> str:
 
 
 def books() -> dict:
-    """The audit (what `manage.py audit_ledger` checks) and the conservation of credits."""
+    """The audit (what `manage.py audit_ledger` checks) and the conservation of credits:
+    granted (admin adjustments and purchases) = balances + held by streams and mini crowd
+    fundings + replay rental charges not yet settled + the platform's share of settled ones."""
     from django.db import connections
-    from django.db.models import Sum
+    from django.db.models import F, Sum
 
     from crowdfunding.audit import ledger_mismatches
     from crowdfunding.models import MiniCrowdFunding
-    from livestreams.models import LiveStream
+    from livestreams.models import LiveStream, ReplayRentalCharge
     from users.models import CreditLedgerEntry, User
+
+    def total(queryset, expression) -> int:
+        return queryset.aggregate(s=Sum(expression))["s"] or 0
 
     connections.close_all()  # a fresh connection: the proxy is not in the way of this process
     mismatches = list(ledger_mismatches())
-    granted_types = [
-        CreditLedgerEntry.Type.ADMIN_ADJUSTMENT,
-        CreditLedgerEntry.Type.CREDIT_PURCHASE,
-    ]
-    granted = CreditLedgerEntry.objects.filter(
-        type__in=granted_types, status=CreditLedgerEntry.Status.COMPLETED
-    ).aggregate(s=Sum("amount"))["s"]
-    balances = User.objects.aggregate(s=Sum("credit_balance"))["s"]
-    streams = LiveStream.objects.aggregate(s=Sum("collected_funding"))["s"]
-    minis = MiniCrowdFunding.objects.aggregate(s=Sum("collected"))["s"]
-    granted, balances, streams, minis = (v or 0 for v in (granted, balances, streams, minis))
+    granted = total(
+        CreditLedgerEntry.objects.filter(
+            type__in=[
+                CreditLedgerEntry.Type.ADMIN_ADJUSTMENT,
+                CreditLedgerEntry.Type.CREDIT_PURCHASE,
+            ],
+            status=CreditLedgerEntry.Status.COMPLETED,
+        ),
+        "amount",
+    )
+    balances = total(User.objects.all(), "credit_balance")
+    charges = ReplayRentalCharge.objects.all()
+    held = (
+        total(LiveStream.objects.all(), "collected_funding")
+        + total(MiniCrowdFunding.objects.all(), "collected")
+        + total(charges.filter(status=ReplayRentalCharge.Status.ACTIVE), "price")
+    )
+    platform = total(
+        charges.filter(status=ReplayRentalCharge.Status.SETTLED),
+        F("price") - F("creator_share") - F("guest_share"),
+    )
     return {
         "mismatches": mismatches,
         "granted": granted,
         "balances": balances,
-        "held": streams + minis,
-        "invented": balances + streams + minis - granted,
+        "held": held + platform,
+        "invented": balances + held + platform - granted,
     }
 
 

@@ -76,7 +76,10 @@ class CreditLedgerEntry(models.Model):
     """One change of one user's credit balance. The ledger is the truth about credits.
 
     `amount` is signed: positive adds credits, negative spends them. A user's
-    `credit_balance` always equals the sum of their completed entries.
+    `credit_balance` always equals the sum of their entries whose money moved: `completed` ones
+    and `refunded` ones (a refund row, e.g. a refunded replay rental, API.md §7).
+    `stream_id` names the live stream a row belongs to (no foreign key: users sits below
+    livestreams), empty when none; the wallet shows it as `streamId`.
     """
 
     class Type(models.TextChoices):
@@ -85,6 +88,8 @@ class CreditLedgerEntry(models.Model):
         STREAM_FUNDING_REFUND = "stream_funding_refund", "Stream funding refund"
         MINI_CROWD_FUNDING_SUPPORT = "mini_crowd_funding_support", "Mini crowd funding support"
         ADMIN_ADJUSTMENT = "admin_adjustment", "Admin adjustment"
+        STREAM_CHARGE = "stream_charge", "Stream charge"
+        STREAM_REVENUE = "stream_revenue", "Stream revenue"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -99,12 +104,17 @@ class CreditLedgerEntry(models.Model):
     amount = models.BigIntegerField()
     balance_after = models.BigIntegerField()
     description = models.CharField(max_length=255, blank=True)
+    stream_id = models.CharField(max_length=24, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "credit ledger entries"
-        indexes = [models.Index(fields=["user", "status"], name="ledger_user_status_idx")]
+        indexes = [
+            models.Index(fields=["user", "status"], name="ledger_user_status_idx"),
+            # The wallet's transactions: one user's rows by time.
+            models.Index(fields=["user", "created_at", "id"], name="ledger_user_created_idx"),
+        ]
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="ledger_amount_not_zero"),
             models.CheckConstraint(
@@ -114,3 +124,6 @@ class CreditLedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.type} {self.amount:+d}"
+
+    # Statuses whose rows moved money: the balance is their sum.
+    BALANCE_STATUSES = (Status.COMPLETED, Status.REFUNDED)

@@ -18,9 +18,20 @@ class InvalidCredentials(Exception):
     """Wrong username/e-mail or password, or a refresh token that is no longer valid."""
 
 
-def _token_pair(user: User) -> dict:
+def refresh_token_for(user: User) -> RefreshToken:
+    """A new refresh token carrying the user's token version; its access token inherits it."""
     refresh = RefreshToken.for_user(user)
     refresh[TOKEN_VERSION_CLAIM] = user.token_version
+    return refresh
+
+
+def access_token_for(user: User) -> str:
+    """A signed access token for `user` (1 hour): for seeding, tests, benchmarks, load runs."""
+    return str(refresh_token_for(user).access_token)
+
+
+def _token_pair(user: User) -> dict:
+    refresh = refresh_token_for(user)
     return {
         "accessToken": str(refresh.access_token),
         "refreshToken": str(refresh),
@@ -77,13 +88,23 @@ def user_logout(*, user: User) -> None:
 
 
 def ledger_post(
-    *, user_id: str, amount: int, entry_type: str, description: str = ""
+    *,
+    user_id: str,
+    amount: int,
+    entry_type: str,
+    description: str = "",
+    stream_id: str | None = None,
+    status: str = CreditLedgerEntry.Status.COMPLETED,
 ) -> CreditLedgerEntry:
     """Move `amount` credits (signed) in or out of a wallet: the only way a balance changes.
 
     Locks the user's row, refuses to go below zero, and writes the ledger row in the same
-    transaction as the new balance. Call it inside `transaction.atomic`.
+    transaction as the new balance. Call it inside `transaction.atomic`. `stream_id` is the
+    live stream the movement belongs to, if any; `status` is `completed`, or `refunded` for a
+    refund row (both move money, see `CreditLedgerEntry`).
     """
+    if status not in CreditLedgerEntry.BALANCE_STATUSES:
+        raise ValueError(f"a ledger row that moves money cannot be {status}")
     locked = User.objects.select_for_update().only("id", "credit_balance").get(pk=user_id)
     new_balance = locked.credit_balance + amount
     if new_balance < 0:
@@ -95,6 +116,8 @@ def ledger_post(
         amount=amount,
         balance_after=new_balance,
         description=description[:255],
+        stream_id=stream_id or "",
+        status=status,
     )
 
 

@@ -1,7 +1,10 @@
 """DRF exception handler: every error becomes a list of messages for the envelope renderer.
 
-DRF's default handler runs first (it sets `WWW-Authenticate`, `Retry-After`, `Allow` and rolls
-back the transaction). Django's own exceptions and the project's `DomainError`s are mapped here.
+The project's `DomainError`s and Django's `ValidationError`, `ProtectedError` and
+`RestrictedError` are mapped first; everything else goes to DRF's default handler (which sets
+`WWW-Authenticate`, `Retry-After` and `Allow`), whose answer is then reworded for the envelope.
+No rollback is needed here: services are `transaction.atomic` and an error leaving them has
+already rolled their writes back (requests are not wrapped in one transaction).
 """
 
 import logging
@@ -11,7 +14,7 @@ from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
-from rest_framework.views import exception_handler, set_rollback
+from rest_framework.views import exception_handler
 
 from allmine.api.envelope import error_messages
 from allmine.api.errors import DomainError
@@ -47,14 +50,11 @@ def _is_token_error(detail) -> bool:
 
 def envelope_exception_handler(exc, context):
     if isinstance(exc, DomainError):
-        set_rollback()
         return Response(error_messages(exc.status_code, exc.detail or ""), status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
-        set_rollback()
         details = flatten_errors(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
         return Response(error_messages(400, *details), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, ProtectedError | RestrictedError):
-        set_rollback()
         return Response(
             error_messages(409, "Other records depend on this resource"),
             status=status.HTTP_409_CONFLICT,

@@ -1,4 +1,7 @@
-"""Page/limit paging that keeps `data` a plain array and reports the total in a header."""
+"""Page/limit paging: the funded list's plain array with the total in a header, and the
+`{list, pagination}` page of API.md §5 for every other list."""
+
+from functools import cache
 
 from rest_framework import serializers
 from rest_framework.pagination import BasePagination
@@ -69,4 +72,100 @@ class HeaderTotalPagination(BasePagination):
                 "description": "Items per page, 1 to 100.",
                 "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 100},
             },
+        ]
+
+
+class PaginationSerializer(serializers.Serializer):
+    """The `pagination` object of API.md §5."""
+
+    currentPage = serializers.IntegerField()
+    totalPages = serializers.IntegerField()
+    totalItems = serializers.IntegerField()
+    itemsPerPage = serializers.IntegerField()
+    hasNextPage = serializers.BooleanField()
+    hasPrevPage = serializers.BooleanField()
+
+
+def paged_serializer(item_serializer: type[serializers.BaseSerializer]):
+    """A serializer class describing `{"list": [item...], "pagination": {...}}` (for schemas)."""
+    name = f"{item_serializer.__name__.removesuffix('Serializer')}Page"
+    return _paged_serializer(item_serializer, name)
+
+
+@cache
+def _paged_serializer(item_serializer, name: str):
+    attrs = {
+        "list": item_serializer(many=True),
+        "pagination": PaginationSerializer(),
+        "Meta": type("Meta", (), {"ref_name": name}),
+    }
+    return type(f"{name}Serializer", (serializers.Serializer,), attrs)
+
+
+class ListPagination:
+    """Paging of API.md §5: `?page=` (≥ 1) and `?limit=` (1–100, default `default_limit`),
+    answered as `data: {"list": [...], "pagination": {currentPage, totalPages, totalItems,
+    itemsPerPage, hasNextPage, hasPrevPage}}`. A page past the end has an empty list. Values
+    that are not such integers are a 400 naming the parameter. The count query is skipped when
+    the first page holds everything."""
+
+    def __init__(self, *, default_limit: int = 10):
+        self.default_limit = default_limit
+
+    def paginate(self, queryset, request) -> list:
+        params = {
+            key: request.query_params[key]
+            for key in ("page", "limit")
+            if key in request.query_params
+        }
+        query = PageLimitQuerySerializer(data=params)
+        query.fields["limit"].default = self.default_limit
+        query.is_valid(raise_exception=True)
+        self.page, self.limit = query.validated_data["page"], query.validated_data["limit"]
+        offset = (self.page - 1) * self.limit
+        items = list(queryset[offset : offset + self.limit])
+        if self.page == 1 and len(items) < self.limit:
+            self.total = len(items)
+        else:
+            self.total = queryset.count()
+        return items
+
+    def response_data(self, items: list) -> dict:
+        total_pages = -(-self.total // self.limit)
+        return {
+            "list": items,
+            "pagination": {
+                "currentPage": self.page,
+                "totalPages": total_pages,
+                "totalItems": self.total,
+                "itemsPerPage": self.limit,
+                "hasNextPage": self.page < total_pages,
+                "hasPrevPage": self.page > 1,
+            },
+        }
+
+    def schema_parameters(self) -> list:
+        """`parameters=` for `@extend_schema`."""
+        from drf_spectacular.utils import OpenApiParameter
+
+        return [
+            OpenApiParameter(
+                name="page",
+                location=OpenApiParameter.QUERY,
+                required=False,
+                type={"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 1},
+                description="Page number, from 1.",
+            ),
+            OpenApiParameter(
+                name="limit",
+                location=OpenApiParameter.QUERY,
+                required=False,
+                type={
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": 100,
+                    "default": self.default_limit,
+                },
+                description="Items per page, 1 to 100.",
+            ),
         ]

@@ -10,13 +10,12 @@ import pytest
 from django.db import connections
 from rest_framework.test import APIClient
 
-from conftest import access_token_for
 from crowdfunding.models import Contribution
 from loadtest.redis_server import RedisServer
 from tests.crowdfunding.money import money_snapshot
 from tests.livestreams.factories import LiveStreamFactory
 from tests.users.factories import TEST_PASSWORD, UserFactory
-from users.services import credits_grant
+from users.services import access_token_for, credits_grant
 
 LOGIN = "/api/v1/auth/login"
 REFRESH = "/api/v1/auth/refresh"

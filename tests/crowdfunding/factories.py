@@ -40,12 +40,14 @@ class ContributionFactory(factory.django.DjangoModelFactory):
                     user_id=user.pk,
                     amount=-amount,
                     entry_type=CreditLedgerEntry.Type.STREAM_FUNDING_CONTRIBUTION,
+                    stream_id=kwargs["stream"].pk,
                 )
             if status == Contribution.Status.REFUNDED:
                 kwargs["refund_ledger_entry"] = ledger_post(
                     user_id=user.pk,
                     amount=amount,
                     entry_type=CreditLedgerEntry.Type.STREAM_FUNDING_REFUND,
+                    stream_id=kwargs["stream"].pk,
                 )
                 kwargs["refunded_at"] = timezone.now()
             contribution = super()._create(model_class, *args, **kwargs)

@@ -6,7 +6,7 @@ from crowdfunding.models import (
     MiniCrowdFunding,
     MiniCrowdFundingSupport,
 )
-from livestreams.models import LiveStream
+from livestreams.models import LiveStream, ReplayRental, ReplayRentalCharge
 from users.models import CreditLedgerEntry, User
 
 
@@ -19,4 +19,13 @@ def money_snapshot() -> dict:
         "streams": sorted(LiveStream.objects.values_list("pk", "status", "collected_funding")),
         "minis": sorted(MiniCrowdFunding.objects.values_list("pk", "status", "collected")),
         "idempotency": sorted(IdempotencyRecord.objects.values_list("pk", flat=True)),
+        "rentals": sorted(
+            ReplayRental.objects.values_list("pk", "status", "price", "rented_at", "expires_at")
+        ),
+        "rental_charges": sorted(ReplayRentalCharge.objects.values_list("pk", "status", "price")),
+        "replay_settings": sorted(
+            LiveStream.objects.values_list(
+                "pk", "is_active_replay_on_creator_profile", "replay_credit_price"
+            )
+        ),
     }

@@ -13,12 +13,11 @@ from django.core.management import call_command
 from django.db import connections
 from rest_framework.test import APIClient
 
-from conftest import access_token_for
 from crowdfunding.models import Contribution
 from tests.livestreams.factories import LiveStreamFactory
 from tests.users.factories import UserFactory
 from users.models import CreditLedgerEntry
-from users.services import credits_grant
+from users.services import access_token_for, credits_grant
 
 USERS = 20
 REQUESTS_PER_USER = 3

@@ -126,6 +126,17 @@ def test_grant_credits_unknown_user():
         call_command("grant_credits", "ghost", "5")
 
 
+def test_grant_credits_refuses_an_e_mail_shared_by_two_accounts():
+    """The same rule as sign-in: an e-mail address names an account only when it is unique."""
+    UserFactory(email="shared@allmine.test")
+    UserFactory(email="Shared@allmine.test")
+
+    with pytest.raises(CommandError, match="exactly one account"):
+        call_command("grant_credits", "shared@allmine.test", "5")
+
+    assert CreditLedgerEntry.objects.count() == 0
+
+
 def test_audit_names_a_pending_contribution_that_took_credits(consistent_books, capsys):
     _, contribution = consistent_books
     Contribution.objects.filter(pk=contribution.pk).update(status=Contribution.Status.PENDING)

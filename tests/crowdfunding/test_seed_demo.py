@@ -1,17 +1,25 @@
 """`manage.py seed_demo`: deterministic, idempotent, and the books balance."""
 
+import re
 from datetime import datetime
 from datetime import timezone as dt_timezone
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from crowdfunding.models import Contribution, MiniCrowdFunding, MiniCrowdFundingSupport
 from crowdfunding.seeding import DEMO_PASSWORD, DEMO_USERNAME, SEED_EMAIL_DOMAIN
-from livestreams.models import Broadcaster, LiveStream, ReplayRental, StreamGuest
+from livestreams.models import (
+    Broadcaster,
+    LiveStream,
+    ReplayRental,
+    ReplayRentalCharge,
+    StreamGuest,
+)
 from tests.users.factories import UserFactory
 from users.models import CreditLedgerEntry, Media, User
 
@@ -19,7 +27,8 @@ pytestmark = pytest.mark.django_db
 
 SMALL = {"users": 40, "streams": 80, "contributions": 400, "demo_funded": 5, "verbosity": 0}
 SEEDED_MODELS = [
-    Media, User, LiveStream, StreamGuest, Broadcaster, ReplayRental, CreditLedgerEntry,
+    Media, User, LiveStream, StreamGuest, Broadcaster, ReplayRental, ReplayRentalCharge,
+    CreditLedgerEntry,
     Contribution, MiniCrowdFunding, MiniCrowdFundingSupport,
 ]  # fmt: skip
 
@@ -63,7 +72,42 @@ def test_a_second_run_adds_nothing_and_prints_the_login_again():
     assert {model.__name__: model.objects.count() for model in SEEDED_MODELS} == counts
     assert "already present" in out
     assert f'"password":"{DEMO_PASSWORD}"' in out
-    assert "Authorization: Bearer ey" in out
+    assert "TOKEN=ey" in out
+
+
+def printed_variables(out: str) -> dict[str, str]:
+    return dict(
+        line.split("=", 1) for line in out.splitlines() if re.fullmatch(r"[A-Z_]+=\S+", line)
+    )
+
+
+def test_the_printed_commands_work_as_pasted(monkeypatch):
+    """The address is where the service runs ($PORT), no placeholders: the tokens and the
+    stream id are real, so funding as the demo user and cancelling as the creator work."""
+    monkeypatch.setenv("PORT", "8123")
+    out = seed(verbosity=1)
+
+    assert "<" not in out and "http://127.0.0.1:8123/api/v1/live-stream/funded" in out
+    assert ":8000" not in out
+    names = printed_variables(out)
+    assert set(names) == {"TOKEN", "STREAM", "CREATOR_TOKEN"}
+    viewer, creator = APIClient(), APIClient()
+    viewer.credentials(HTTP_AUTHORIZATION=f"Bearer {names['TOKEN']}")
+    creator.credentials(HTTP_AUTHORIZATION=f"Bearer {names['CREATOR_TOKEN']}")
+    stream = f"/api/v1/live-stream/{names['STREAM']}"
+
+    assert viewer.get("/api/v1/live-stream/funded").status_code == 200
+    funded = viewer.post(f"{stream}/fund", {"amount": 50}, format="json")
+    assert funded.status_code == 201, funded.json()
+    cancelled = creator.post(f"{stream}/cancel")
+    assert cancelled.status_code == 200, cancelled.json()
+    assert cancelled.json()["data"]["status"] == "cancelled_by_host"
+
+
+@pytest.mark.parametrize("option", ["users", "streams", "contributions", "batch_size"])
+def test_sizes_must_be_positive(option):
+    with pytest.raises(CommandError):
+        call_command("seed_demo", f"--{option.replace('_', '-')}=0", stdout=StringIO())
 
 
 def test_reset_replaces_seed_data_and_keeps_other_users():
@@ -122,7 +166,10 @@ def test_the_books_balance():
         Contribution.objects.filter(status="refunded").count()
         + MiniCrowdFundingSupport.objects.filter(status="refunded").count()
     )
-    assert CreditLedgerEntry.objects.exclude(type="credit_purchase").count() == linked + refunds
+    funding_rows = CreditLedgerEntry.objects.exclude(
+        type__in=["credit_purchase", "stream_charge", "stream_revenue"]
+    )
+    assert funding_rows.count() == linked + refunds
     assert not Contribution.objects.filter(user_id=F("stream__creator_id")).exists()
     assert not MiniCrowdFundingSupport.objects.filter(
         user_id=F("mini_crowd_funding__stream__creator_id")
@@ -191,3 +238,36 @@ def test_benchmark_callers_fund_exactly_their_number_of_streams():
             .count()
         )
         assert funded == n
+
+
+def test_seeded_rentals_are_paid_and_the_demo_sees_every_replay_state(api_client, capsys):
+    seed(base_date=timezone.now(), rentals=30)
+
+    call_command("audit_ledger")  # raises CommandError on any mismatch
+    assert "Ledger audit clean" in capsys.readouterr().out
+    assert not ReplayRental.objects.values("user", "stream").annotate(n=Count("id")).filter(n__gt=1)
+    assert ReplayRentalCharge.objects.count() == ReplayRental.objects.count()
+    assert set(ReplayRentalCharge.objects.values_list("status", flat=True)) == {
+        "active",
+        "settled",
+    }
+    assert CreditLedgerEntry.objects.filter(type="stream_revenue").exists()
+    assert not ReplayRental.objects.filter(
+        Q(user_id=F("stream__creator_id")) | Q(stream__guest_links__user_id=F("user_id"))
+    ).exists()
+
+    token = api_client.post(
+        "/api/v1/auth/login",
+        {"username": DEMO_USERNAME, "password": DEMO_PASSWORD},
+        format="json",
+    ).json()["data"]["accessToken"]
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    states = {
+        api_client.get(f"/api/v1/live-stream/{stream_id}/replay-status").json()["data"][
+            "replayAccess"
+        ]["status"]
+        for stream_id in LiveStream.objects.alive().values_list("id", flat=True)
+    }
+    assert states == {"owner", "participant", "rented", "expired", "available", "unavailable"}
+    rentals = api_client.get("/api/v1/live-stream/my-replay-rentals").json()["data"]["list"]
+    assert [rental["status"] for rental in rentals] == ["active", "expired"]

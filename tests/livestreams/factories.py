@@ -29,6 +29,21 @@ class LiveStreamFactory(factory.django.DjangoModelFactory):
     funding_goal = 1000
 
 
+class EndedStreamFactory(LiveStreamFactory):
+    """A solo stream that ended with a recording offered for rent (its replay is rentable)."""
+
+    status = LiveStream.Status.ENDED
+    planned_start_date = factory.LazyFunction(
+        lambda: timezone.now().replace(microsecond=0) - timedelta(days=2)
+    )
+    started_at = factory.LazyAttribute(lambda stream: stream.planned_start_date)
+    ended_at = factory.LazyAttribute(lambda stream: stream.planned_start_date + timedelta(hours=1))
+    recording = True
+    recording_url = factory.Sequence(lambda n: f"https://cdn.allmine.test/recordings/{n}.mp4")
+    is_active_replay_on_creator_profile = True
+    replay_credit_price = 50
+
+
 class StreamGuestFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = StreamGuest

@@ -199,3 +199,30 @@ def test_rental_changelist_and_read_only_change_page(admin_client, django_assert
     rental.refresh_from_db()
     assert rental.price == 75
     assert ReplayRental.objects.count() == 20
+
+
+def _paid_charge():
+    from livestreams.services import replay_rental_create
+    from tests.livestreams.factories import EndedStreamFactory
+    from users.services import credits_grant
+
+    renter = UserFactory()
+    credits_grant(user=renter, amount=100)
+    replay_rental_create(user=renter, stream_id=EndedStreamFactory().id)
+    return renter.replay_rentals.get().charges.get()
+
+
+def test_rental_charges_are_visible_and_read_only(admin_client, django_assert_num_queries):
+    from livestreams.models import ReplayRentalCharge
+
+    url = reverse("admin:livestreams_replayrentalcharge_changelist")
+    charge = _paid_charge()
+
+    _assert_constant_queries(admin_client, url, _paid_charge, django_assert_num_queries)
+
+    change_url = reverse("admin:livestreams_replayrentalcharge_change", args=[charge.pk])
+    assert admin_client.get(change_url).status_code == 200
+    assert admin_client.post(change_url, {"price": 1}).status_code == 403
+    rental_url = reverse("admin:livestreams_replayrental_change", args=[charge.rental_id])
+    assert charge.pk in admin_client.get(rental_url).content.decode()
+    assert ReplayRentalCharge.objects.get(pk=charge.pk).price == 50

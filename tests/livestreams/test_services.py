@@ -1,3 +1,4 @@
+import os
 import re
 from datetime import timedelta
 
@@ -71,3 +72,20 @@ def test_live_stream_create_refuses_bad_titles(title):
             planned_start_date=timezone.now(),
             duration_goal=30,
         )
+
+
+def test_a_forked_process_draws_its_own_id_bytes():
+    """gunicorn forks its workers: each must have its own random bytes, or two workers could
+    make the same id in the same second."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report its process bytes and leave at once
+        os.write(write_end, new_object_id()[8:18].encode())
+        os._exit(0)
+    os.close(write_end)
+    child_bytes = os.read(read_end, 64).decode()
+    os.waitpid(pid, 0)
+    os.close(read_end)
+
+    assert len(child_bytes) == 10
+    assert child_bytes != new_object_id()[8:18]

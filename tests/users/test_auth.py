@@ -8,10 +8,10 @@ from django.conf import settings
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
-from conftest import access_token_for
 from tests.users.factories import TEST_PASSWORD, UserFactory
 from users.authentication import TOKEN_VERSION_CLAIM
 from users.models import User
+from users.services import access_token_for
 
 pytestmark = pytest.mark.django_db
 

@@ -1,19 +1,26 @@
 """`manage.py seed_demo`: a deterministic, realistic demo database (see crowdfunding/seeding.py)."""
 
+import os
 import sys
 import time
 from datetime import datetime
 from datetime import timezone as dt_timezone
 
 from django.core.management.base import BaseCommand, CommandError
-from rest_framework_simplejwt.tokens import AccessToken
 
 from crowdfunding import seeding
 from crowdfunding.seeding import DemoSeeder, Progress, SeedOptions
-from users.authentication import TOKEN_VERSION_CLAIM
+from users.services import access_token_for
 
 
 def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError(value)
+    return number
+
+
+def _not_negative(value: str) -> int:
     number = int(value)
     if number < 0:
         raise ValueError(value)
@@ -51,13 +58,13 @@ class Command(BaseCommand):
         parser.add_argument("--streams", type=_positive, default=1000, help="Default 1000.")
         parser.add_argument("--contributions", type=_positive, default=5000, help="Default 5000.")
         parser.add_argument(
-            "--supports", type=_positive, default=None, help="Default: contributions / 10."
+            "--supports", type=_not_negative, default=None, help="Default: contributions / 10."
         )
         parser.add_argument(
-            "--rentals", type=_positive, default=None, help="Default: streams / 10."
+            "--rentals", type=_not_negative, default=None, help="Default: streams / 10."
         )
         parser.add_argument(
-            "--demo-funded", type=_positive, default=8, help="Streams the demo user funds (8)."
+            "--demo-funded", type=_not_negative, default=8, help="Streams the demo user funds (8)."
         )
         parser.add_argument(
             "--callers", type=_callers, default=(), help="Benchmark callers, e.g. 1,20,100."
@@ -68,6 +75,11 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=_positive, default=2000, help="Rows per INSERT.")
         parser.add_argument(
             "--reset", action="store_true", help="Delete the existing seed data, then seed."
+        )
+        parser.add_argument(
+            "--url",
+            default=f"http://127.0.0.1:{os.environ.get('PORT') or 8000}",
+            help="Where the service runs, for the printed commands (default: 127.0.0.1:$PORT).",
         )
 
     def handle(self, *args, **options):
@@ -90,7 +102,7 @@ class Command(BaseCommand):
                 )
             if verbosity >= 1:
                 self.stdout.write("Demo data already present; nothing added (use --reset).")
-                self._print_login()
+                self._print_login(options["url"])
             return
 
         seeder = DemoSeeder(
@@ -117,21 +129,37 @@ class Command(BaseCommand):
             took = time.monotonic() - started
             counts = ", ".join(f"{k} {v:,}" for k, v in summary.counts.items())
             self.stdout.write(self.style.SUCCESS(f"Seeded in {took:.1f}s: {counts}"))
-            self._print_login()
+            self._print_login(options["url"])
 
-    def _print_login(self) -> None:
+    def _print_login(self, base_url: str) -> None:
+        """The demo login and commands that work as pasted: real tokens, ids and address."""
         user = seeding.demo_user()
         if user is None:
             return
-        token = AccessToken.for_user(user)
-        token[TOKEN_VERSION_CLAIM] = user.token_version
         password = seeding.DEMO_PASSWORD
-        base = "http://127.0.0.1:8000/api/v1"
-        self.stdout.write(
-            f"\nLogin: username {user.username}, password {password}\n"
-            f"curl -s -X POST {base}/auth/login -H 'Content-Type: application/json' "
-            f'-d \'{{"username":"{user.username}","password":"{password}"}}\'\n'
-            f"curl -s {base}/live-stream/funded -H 'Authorization: Bearer <accessToken>'\n"
-            f"\nA fresh access token (valid 1 hour):\n{token}\n"
-            f"curl -s {base}/live-stream/funded -H 'Authorization: Bearer {token}'"
-        )
+        api = f"{base_url.rstrip('/')}/api/v1"
+        lines = [
+            "",
+            f"Demo login: username {user.username}, password {password}",
+            f"curl -s -X POST {api}/auth/login -H 'Content-Type: application/json' "
+            f'-d \'{{"username":"{user.username}","password":"{password}"}}\'',
+            "",
+            "Ready to paste (tokens valid 1 hour):",
+            f"TOKEN={access_token_for(user)}",
+            f'curl -s {api}/live-stream/funded -H "Authorization: Bearer $TOKEN"',
+        ]
+        stream = seeding.stream_to_fund(user)
+        if stream is not None:
+            creator = stream.creator
+            lines += [
+                "",
+                f"A scheduled stream to fund: {stream.title!r}, created by {creator.username} "
+                f"(password {password} too)",
+                f"STREAM={stream.pk}",
+                f"CREATOR_TOKEN={access_token_for(creator)}",
+                f'curl -s -X POST {api}/live-stream/$STREAM/fund -H "Authorization: Bearer '
+                f"$TOKEN\" -H 'Content-Type: application/json' -d '{{\"amount\": 50}}'",
+                f'curl -s -X POST {api}/live-stream/$STREAM/cancel -H "Authorization: Bearer '
+                f'$CREATOR_TOKEN"',
+            ]
+        self.stdout.write("\n".join(lines))

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from allmine.api.errors import DomainError
-from users.models import User
+from users.selectors import user_by_identifier
 from users.services import credits_grant
 
 
@@ -14,12 +14,11 @@ class Command(BaseCommand):
         parser.add_argument("--reason", default="", help="Note stored on the ledger row.")
 
     def handle(self, *args, username, amount, reason, **options):
-        user = (
-            User.objects.filter(username=username).first()
-            or User.objects.filter(email__iexact=username).order_by("pk").first()
-        )
+        user = user_by_identifier(identifier=username)
         if user is None:
-            raise CommandError(f"No user {username!r}.")
+            raise CommandError(
+                f"No user {username!r} (an e-mail address must belong to exactly one account)."
+            )
         try:
             entry = credits_grant(user=user, amount=amount, description=reason)
         except DomainError as error:
