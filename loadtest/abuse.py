@@ -524,6 +524,41 @@ def money_race(h: Harness) -> None:
 
 
 @scenario
+def replay_rental_race(h: Harness) -> None:
+    """32 viewers rent one replay, each twice at once (one charge each, the repeat is a free
+    200), while 16 viewers who cannot afford it try too."""
+    from livestreams.models import LiveStream, ReplayRentalCharge
+
+    price = 7
+    creator = make_user(f"creator-{tag()}")
+    stream, _ = make_stream(creator, minis=0)
+    LiveStream.objects.filter(pk=stream.pk).update(
+        status=LiveStream.Status.ENDED,
+        recording_url="https://cdn.allmine.example/replay.m3u8",
+        is_active_replay_on_creator_profile=True,
+        replay_credit_price=price,
+    )
+    renters = [make_user(f"renter-{tag()}", credits=20) for _ in range(32)]
+    poor = [make_user(f"poor-{tag()}", credits=price - 1) for _ in range(16)]
+    path = f"/api/v1/live-stream/{stream.pk}/replay-rentals"
+    h.allow("rent", 200, 201, 429)
+    h.allow("rent-unaffordable", 409, 429)
+    rich_tokens = [token_for(user) for user in renters]
+    poor_tokens = [token_for(user) for user in poor]
+    jobs = [lambda t=t: h.call("rent", "POST", path, token=t) for t in rich_tokens * 2]
+    jobs += [lambda t=t: h.call("rent-unaffordable", "POST", path, token=t) for t in poor_tokens]
+    h.parallel(jobs)
+
+    rents = Counter(status for op, status, _ in h.records if op == "rent")
+    h.expect(rents == {201: 32, 200: 32}, f"one charge and one free repeat each: {dict(rents)}")
+    charges = ReplayRentalCharge.objects.filter(rental__stream=stream)
+    h.expect(charges.count() == 32, f"{charges.count()} charges for 32 renters")
+    for user in renters:
+        user.refresh_from_db(fields=["credit_balance"])
+        h.expect(user.credit_balance == 20 - price, f"{user.username} charged wrongly")
+
+
+@scenario
 def admin_password_race(h: Harness) -> None:
     """An operator changes users' passwords in /admin/ (a slow hash, then a save) while each
     user funds in parallel, and once while the user logs out. Nothing may be invented, and the
