@@ -20,7 +20,7 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     threads get the real locking (busy timeout, BEGIN IMMEDIATE) that production has."""
     database = settings.DATABASES["default"]
     test_settings = database.setdefault("TEST", {})
-    if database["ENGINE"] == "django.db.backends.sqlite3":
+    if database["ENGINE"] == "allmine.sqlite_backend":
         path = Path(tempfile.gettempdir()) / f"allmine-test-{os.getpid()}.sqlite3"
         test_settings["NAME"] = str(path)
     elif not test_settings.get("NAME"):

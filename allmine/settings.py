@@ -15,8 +15,13 @@ Environment (all optional outside production):
   DATABASE_POOL              `true`: psycopg's connection pool instead of persistent connections
   DATABASE_POOL_MAX_SIZE     connections per process with the pool (default 4)
   DATABASE_REPLICA_URL       a read replica for GET requests (allmine/db_router.py)
+  DATABASE_REPLICA_MAX_LAG_SECONDS  a replica further behind is not read from (default 5)
+  DATABASE_REPLICA_CHECK_SECONDS    how long a process reuses a replica lag check (default 1)
+  DATABASE_REPLICA_RETRY_SECONDS    after a replica connection failure, primary only (default 5)
+  DATABASE_REPLICA_CONNECT_TIMEOUT  seconds (default 2)
   REDIS_URL                  e.g. redis://127.0.0.1:6379/0 for the shared cache (throttles);
-                             unset: a local-memory cache per process
+                             unset: a local-memory cache per process (with a replica: a cache
+                             directory, CACHE_DIR, shared by this machine's processes)
   CORS_ALLOWED_ORIGINS       comma-separated origins of the web client
   DJANGO_SECURE_SSL_REDIRECT redirect http to https (production default on)
   DJANGO_SECURE_HSTS_SECONDS HSTS max-age (production default one year)
@@ -26,6 +31,7 @@ Environment (all optional outside production):
   THROTTLE_AUTH_ACCOUNT_RATE sign-in attempts per account name, any address (default 20/min)
   DJANGO_NUM_PROXIES         proxies in front that append to X-Forwarded-For (default 0)
   LOG_LEVEL, LOG_FORMAT      LOG_FORMAT=json (production default) or `text`
+  RECORDING_BASE_URL         where ended streams' recordings are published
 """
 
 import os
@@ -91,6 +97,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "allmine.api.logging.RequestIdMiddleware",
+    "allmine.api.middleware.ApiRequestGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -131,6 +138,8 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's backend, plus: a read-only file is a 503 while it lasts, not for ever after.
+    DATABASES["default"]["ENGINE"] = "allmine.sqlite_backend"
     # Wait for a writer instead of failing at once; WAL lets readers run beside it.
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 20,
@@ -168,9 +177,12 @@ if DATABASE_REPLICA_URL:
     )
     DATABASES["replica"].setdefault("OPTIONS", {})
     DATABASES["replica"]["OPTIONS"].setdefault(
-        "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 3)
+        "connect_timeout", env_int("DATABASE_REPLICA_CONNECT_TIMEOUT", 2)
     )
-    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}  # tests/replica/ use a real standby
+    DATABASE_REPLICA_MAX_LAG_SECONDS = env_int("DATABASE_REPLICA_MAX_LAG_SECONDS", 5)
+    DATABASE_REPLICA_CHECK_SECONDS = env_int("DATABASE_REPLICA_CHECK_SECONDS", 1)
+    DATABASE_REPLICA_RETRY_SECONDS = env_int("DATABASE_REPLICA_RETRY_SECONDS", 5)
     DATABASE_ROUTERS = ["allmine.db_router.PrimaryReplicaRouter"]
     MIDDLEWARE.insert(1, "allmine.db_router.ReplicaReadsMiddleware")
 
@@ -188,6 +200,15 @@ if REDIS_URL:
                 "SOCKET_CONNECT_TIMEOUT": 2,
                 "SOCKET_TIMEOUT": 2,
             },
+        }
+    }
+elif DATABASE_REPLICA_URL:
+    # Read-your-writes pins (allmine/db_router.py) must reach every worker process: without
+    # Redis, a directory shared by the processes of this one machine.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": os.environ.get("CACHE_DIR", "/tmp/allmine-cache"),
         }
     }
 else:
@@ -309,6 +330,7 @@ SIMPLE_JWT = {
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": False,
     "AUTH_HEADER_TYPES": ("Bearer",),
+    "AUTH_TOKEN_CLASSES": ("users.authentication.AccessToken",),
     "SIGNING_KEY": os.environ.get("JWT_SIGNING_KEY", SECRET_KEY),
 }
 
@@ -329,6 +351,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "ENUM_NAME_OVERRIDES": {
         "DependencyStateEnum": "allmine.api.health.DEPENDENCY_STATES",
+        "ReplicaStateEnum": "allmine.api.health.REPLICA_STATES",
         "MiniCrowdFundingStatusEnum": "crowdfunding.models.MiniCrowdFunding.Status",
         "ReplayRentalStatusEnum": "livestreams.selectors.RENTAL_STATES",
     },
@@ -338,6 +361,8 @@ SPECTACULAR_SETTINGS = {
 DEFAULT_THUMBNAIL_URL = os.environ.get(
     "DEFAULT_THUMBNAIL_URL", "https://cdn.allmine.example/stream/default-thumbnail.png"
 )
+# An ended, recorded stream's recording is published at RECORDING_BASE_URL/<channel name>.mp4.
+RECORDING_BASE_URL = os.environ.get("RECORDING_BASE_URL", "https://cdn.allmine.example/recordings")
 
 # One line per request (`allmine.request`) and every other record, each with the request id.
 # Tokens and passwords are never logged: only method, path (no query string), status, time.
@@ -349,6 +374,7 @@ LOGGING = {
     "formatters": {
         "json": {"()": "allmine.api.logging.JsonFormatter"},
         "text": {
+            "class": "allmine.api.logging.TextFormatter",
             "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
         },
     },

@@ -1,6 +1,5 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from allmine.admin_login import ThrottledAdminAuthenticationForm, admin_login
 from allmine.api import views as api_views
@@ -15,8 +14,8 @@ urlpatterns = [
     path("api/v1/health", HealthView.as_view(), name="health"),
     path("api/v1/", include("users.urls")),
     path("api/v1/", include("crowdfunding.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/schema/", api_views.SchemaView.as_view(), name="schema"),
+    path("api/docs/", api_views.DocsView.as_view(url_name="schema"), name="swagger-ui"),
     # Anything else under /api/ is a 404 in the envelope, DEBUG or not.
     re_path(r"^api/", api_views.api_not_found),
 ]

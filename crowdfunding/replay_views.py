@@ -25,7 +25,7 @@ MY_RENTALS_PAGINATION = ListPagination(default_limit=10)
 
 
 def _checked_stream_object(request, id: str) -> dict:
-    services.check_stream_id(id)
+    services.check_object_id(id, "id")
     return stream_object_for(user=request.user, stream_id=id)
 
 
@@ -123,7 +123,7 @@ class ReplaySettingsView(APIView):
         tags=["Replay Rentals"],
     )
     def patch(self, request, id: str):
-        services.check_stream_id(id)
+        services.check_object_id(id, "id")
         body = ReplaySettingsInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         names = {

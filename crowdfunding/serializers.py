@@ -2,9 +2,9 @@
 
 from rest_framework import serializers
 
-from allmine.api.fields import ApiDateTimeField, StrictIntegerField
+from allmine.api.fields import ApiDateTimeField, StrictCharField, StrictIntegerField
 from crowdfunding.models import MiniCrowdFunding
-from crowdfunding.services import MAX_AMOUNT, MIN_AMOUNT
+from crowdfunding.services import MAX_AMOUNT, MAX_MINI_GOAL, MIN_AMOUNT
 from livestreams.serializers import LiveStreamSerializer, ReplayRentalSerializer
 
 
@@ -86,3 +86,19 @@ class MyReplayRentalSerializer(ReplayRentalSerializer):
     def to_representation(self, rental):
         data = ReplayRentalSerializer(rental, context=self.context).data
         return {**data, "stream": self.context["streams"][rental.stream_id]}
+
+
+class MiniCrowdFundingInputSerializer(serializers.Serializer):
+    title = StrictCharField(min_length=1, max_length=120)
+    goal = StrictIntegerField(min_value=1, max_value=MAX_MINI_GOAL, help_text="Credits.")
+
+
+class StreamDeletionReceiptSerializer(serializers.Serializer):
+    """What a deletion did: the stream is gone, its funders have their credits back."""
+
+    id = serializers.CharField(source="stream.id")
+    deletedAt = ApiDateTimeField(source="stream.deleted_at")
+    refundedContributions = serializers.IntegerField(source="refunded_contributions")
+    refundedSupports = serializers.IntegerField(source="refunded_supports")
+    refundedRentals = serializers.IntegerField(source="refunded_rentals")
+    refundedCredits = serializers.IntegerField(source="refunded_credits")

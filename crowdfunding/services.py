@@ -13,7 +13,6 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from allmine.api.errors import Conflict, Forbidden, InvalidInput, NotFound
-from allmine.ids import is_object_id
 from crowdfunding.models import (
     Contribution,
     FundingStatus,
@@ -22,6 +21,12 @@ from crowdfunding.models import (
     PaidRecord,
 )
 from livestreams.models import LiveStream
+from livestreams.services import (
+    check_object_id,
+    locked_stream_of_creator,
+    replay_rental_refunds_lock,
+    replay_rental_refunds_post,
+)
 from users.models import CreditLedgerEntry, User
 from users.services import ledger_post
 
@@ -55,10 +60,7 @@ def _check_amount(amount: object) -> int:
     return amount
 
 
-def _check_id(value: object, name: str) -> str:
-    if not is_object_id(value):
-        raise InvalidInput(f"{name}: must be a 24-character lowercase hex id")
-    return value
+_check_id = check_object_id
 
 
 def _locked_stream(stream_id: str) -> LiveStream:
@@ -225,9 +227,36 @@ def _cancel_with_refunds(stream: LiveStream) -> LiveStream:
     if stream.status not in CANCELLABLE_STATUSES:
         raise Conflict(f"Live stream is {stream.status}, it cannot be cancelled")
 
-    now = timezone.now()
+    funding = _lock_funding(stream)
+    _lock_wallets(funding.user_ids)
+    _refund_funding(
+        funding,
+        stream=stream,
+        now=timezone.now(),
+        reason=f"Refund: live stream {stream.pk} cancelled",
+    )
+    stream.status = LiveStream.Status.CANCELLED_BY_HOST
+    stream.save(update_fields=["status", "collected_funding", "updated_at"])
+    return stream
+
+
+@dataclass(frozen=True)
+class _LockedFunding:
+    """A locked stream's mini crowd fundings and its completed contributions and supports."""
+
+    minis: list[MiniCrowdFunding]
+    records: list[PaidRecord]
+
+    @property
+    def user_ids(self) -> set[str]:
+        return {record.user_id for record in self.records}
+
+
+def _lock_funding(stream: LiveStream) -> _LockedFunding:
+    """Lock, after the stream: its mini crowd fundings, then its completed contributions and
+    supports (the order every money transaction keeps)."""
     minis = list(MiniCrowdFunding.objects.select_for_update().filter(stream=stream).order_by("id"))
-    to_refund: list[PaidRecord] = [
+    records: list[PaidRecord] = [
         *Contribution.objects.select_for_update().filter(
             stream=stream, status=FundingStatus.COMPLETED
         ),
@@ -235,22 +264,91 @@ def _cancel_with_refunds(stream: LiveStream) -> LiveStream:
             mini_crowd_funding__in=minis, status=FundingStatus.COMPLETED
         ),
     ]
-    # Wallets are locked in id order, as every other transaction does, so none deadlocks.
-    funder_ids = sorted({record.user_id for record in to_refund})
-    list(User.objects.select_for_update().filter(pk__in=funder_ids).order_by("pk").values("pk"))
-    for record in sorted(to_refund, key=lambda record: (record.user_id, record.pk)):
-        _refund(
-            record,
-            stream_id=stream.pk,
-            now=now,
-            reason=f"Refund: live stream {stream.pk} cancelled",
-        )
-    for mini in minis:
-        mini.status = MiniCrowdFunding.Status.CANCELLED
-        mini.collected = 0
-        mini.save(update_fields=["status", "collected", "updated_at"])
+    return _LockedFunding(minis=minis, records=records)
 
-    stream.status = LiveStream.Status.CANCELLED_BY_HOST
+
+def _lock_wallets(user_ids: set[str]) -> None:
+    """Lock every wallet a transaction will credit, once, in id order, as every other
+    transaction does, so none deadlocks."""
+    list(
+        User.objects.select_for_update().filter(pk__in=sorted(user_ids)).order_by("pk").values("pk")
+    )
+
+
+def _refund_funding(funding: _LockedFunding, *, stream: LiveStream, now: datetime, reason: str):
+    """Refund every locked record (wallets locked already), close the mini crowd fundings and
+    zero the stream's collected total; the caller saves the stream."""
+    for record in sorted(funding.records, key=lambda record: (record.user_id, record.pk)):
+        _refund(record, stream_id=stream.pk, now=now, reason=reason)
+    for mini in funding.minis:
+        if mini.status != MiniCrowdFunding.Status.CANCELLED or mini.collected:
+            mini.status = MiniCrowdFunding.Status.CANCELLED
+            mini.collected = 0
+            mini.save(update_fields=["status", "collected", "updated_at"])
     stream.collected_funding = 0
-    stream.save(update_fields=["status", "collected_funding", "updated_at"])
-    return stream
+
+
+@dataclass(frozen=True)
+class DeletionReceipt:
+    stream: LiveStream
+    refunded_contributions: int
+    refunded_supports: int
+    refunded_rentals: int
+    refunded_credits: int
+
+
+DELETE_BLOCKED_STATUSES = (LiveStream.Status.ACTIVE,)
+
+
+@transaction.atomic
+def live_stream_delete(*, user: User, stream_id: str) -> DeletionReceipt:
+    """The creator deletes a stream that is not live (soft delete). In the same transaction
+    every completed contribution and support is refunded as on cancel, and its mini crowd
+    fundings close. The stream then leaves every list and endpoint (404).
+
+    Every replay rental whose window is still open is refunded in full too.
+
+    Locks: stream → mini crowd fundings → contributions and supports → open rentals → their
+    charges → every wallet to be credited, once, in id order.
+    """
+    stream = locked_stream_of_creator(user=user, stream_id=stream_id, action="delete")
+    if stream.status in DELETE_BLOCKED_STATUSES:
+        raise Conflict(f"Live stream is {stream.status}, it cannot be deleted")
+
+    now = timezone.now()
+    funding = _lock_funding(stream)
+    rentals = replay_rental_refunds_lock(stream=stream, now=now)
+    _lock_wallets(funding.user_ids | rentals.user_ids)
+    _refund_funding(
+        funding, stream=stream, now=now, reason=f"Refund: live stream {stream.pk} deleted"
+    )
+    refunded_rentals = replay_rental_refunds_post(rentals, stream=stream, now=now)
+    stream.deleted_at = now
+    stream.save(update_fields=["deleted_at", "collected_funding", "updated_at"])
+    return DeletionReceipt(
+        stream=stream,
+        refunded_contributions=sum(isinstance(r, Contribution) for r in funding.records),
+        refunded_supports=sum(isinstance(r, MiniCrowdFundingSupport) for r in funding.records),
+        refunded_rentals=refunded_rentals,
+        refunded_credits=sum(record.amount for record in funding.records)
+        + sum(charge.price for charge in rentals.charges),
+    )
+
+
+MAX_MINI_GOAL = 1_000_000_000
+
+
+@transaction.atomic
+def mini_crowd_funding_create(
+    *, user: User, stream_id: str, title: str, goal: int
+) -> MiniCrowdFunding:
+    """The creator adds a mini crowd funding (a side goal) to their scheduled stream.
+    `title` (1–120 characters) and `goal` (1–MAX_MINI_GOAL) are checked by the input serializer."""
+    stream = locked_stream_of_creator(
+        user=user, stream_id=stream_id, action="add mini crowd fundings to"
+    )
+    if stream.status not in FUNDABLE_STATUSES:
+        raise Conflict(
+            f"Live stream is {stream.status}, mini crowd fundings are added while scheduled"
+        )
+    return MiniCrowdFunding.objects.create(stream=stream, title=title, goal=goal)

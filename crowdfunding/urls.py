@@ -6,6 +6,7 @@ from crowdfunding.replay_views import (
     ReplaySettingsView,
     ReplayStatusView,
 )
+from crowdfunding.stream_views import LiveStreamViewSet
 from crowdfunding.views import FundedLiveStreamViewSet, LiveStreamCrowdfundingViewSet
 
 urlpatterns = [
@@ -19,6 +20,35 @@ urlpatterns = [
         "live-stream/my-replay-rentals",
         MyReplayRentalsView.as_view(),
         name="live-stream-my-replay-rentals",
+    ),
+    # After every fixed `live-stream/<word>` path, so `<id>` never swallows one.
+    path("live-stream", LiveStreamViewSet.as_view({"post": "create"}), name="live-stream"),
+    path(
+        "live-stream/<str:id>",
+        LiveStreamViewSet.as_view(
+            {"get": "retrieve", "patch": "partial_update", "delete": "destroy"}
+        ),
+        name="live-stream-detail",
+    ),
+    path(
+        "live-stream/<str:id>/mini-crowd-fundings",
+        LiveStreamViewSet.as_view({"post": "add_mini_crowd_funding"}),
+        name="live-stream-mini-crowd-fundings",
+    ),
+    path(
+        "live-stream/<str:id>/start",
+        LiveStreamViewSet.as_view({"post": "start"}),
+        name="live-stream-start",
+    ),
+    path(
+        "live-stream/<str:id>/end",
+        LiveStreamViewSet.as_view({"post": "end"}),
+        name="live-stream-end",
+    ),
+    path(
+        "live-stream/<str:id>/join",
+        LiveStreamViewSet.as_view({"post": "join"}),
+        name="live-stream-join",
     ),
     path(
         "live-stream/<str:id>/replay-status",

@@ -1,12 +1,23 @@
 """The live stream object of API.md §3 (without its crowdfunding parts)."""
 
+from decimal import Decimal
+
 from django.conf import settings
+from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from allmine.api.fields import ApiDateTimeField, StrictIntegerField
+from allmine.api.fields import (
+    ApiDateTimeField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictDecimalField,
+    StrictIntegerField,
+    StrictURLField,
+)
 from allmine.api.formats import format_datetime
-from livestreams.models import Broadcaster, LiveStream, ReplayRental
+from allmine.ids import OBJECT_ID_RE
+from livestreams.models import Broadcaster, Interest, LiveStream, ReplayRental
 from livestreams.selectors import (
     RENTAL_STATES,
     ReplayAccess,
@@ -14,6 +25,12 @@ from livestreams.selectors import (
     rental_state,
     replay_access_for,
     stream_role_for,
+)
+from livestreams.services import (
+    MAX_DURATION_GOAL,
+    MAX_FUNDING_GOAL,
+    MAX_GUESTS,
+    MAX_REPLAY_CREDIT_PRICE,
 )
 from users.serializers import UserSummarySerializer
 
@@ -186,18 +203,96 @@ class ReplayStatusSerializer(serializers.Serializer):
 class ReplaySettingsInputSerializer(serializers.Serializer):
     """Either or both; a field left out keeps its value (an empty body changes nothing)."""
 
-    isActiveReplayOnCreatorProfile = serializers.BooleanField(
+    isActiveReplayOnCreatorProfile = StrictBooleanField(
         required=False, help_text="Offer the replay on the creator's profile."
     )
     replayCreditPrice = StrictIntegerField(
         required=False,
         allow_null=True,
         min_value=1,
-        max_value=1_000_000,
+        max_value=MAX_REPLAY_CREDIT_PRICE,
         help_text="Credits to rent the replay for 24 hours; null: no price (not rentable).",
     )
 
-    def validate_isActiveReplayOnCreatorProfile(self, value):
-        if not isinstance(self.initial_data.get("isActiveReplayOnCreatorProfile"), bool):
-            raise serializers.ValidationError("Must be a JSON boolean.")
-        return value
+
+# --- Input: scheduling and changing a stream (API.md §6) --------------------------------
+
+
+class LiveStreamUpdateInputSerializer(serializers.Serializer):
+    """What the creator may change while the stream is scheduled or preparing (all optional
+    with `partial=True`). Unknown fields are ignored; wrong JSON types are a 400."""
+
+    title = StrictCharField(min_length=1, max_length=120)
+    motivation = StrictCharField(max_length=2000, allow_blank=True)
+    interest = serializers.ChoiceField(choices=Interest.choices)
+    thumbnailUrl = StrictURLField(
+        source="thumbnail_url", max_length=500, allow_blank=True, help_text="Empty: the default."
+    )
+    plannedStartDate = serializers.DateTimeField(
+        source="planned_start_date", help_text="ISO 8601, in the future."
+    )
+    plannedEndDate = serializers.DateTimeField(
+        source="planned_end_date",
+        allow_null=True,
+        required=False,
+        help_text="Not before the start; absent or null: start + durationGoal.",
+    )
+    durationGoal = StrictIntegerField(
+        source="duration_goal", min_value=1, max_value=MAX_DURATION_GOAL, help_text="Minutes."
+    )
+    fundingGoal = StrictIntegerField(
+        source="funding_goal", min_value=0, max_value=MAX_FUNDING_GOAL, help_text="Credits."
+    )
+
+
+class LiveStreamCreateInputSerializer(LiveStreamUpdateInputSerializer):
+    """A new stream. Required: title, liveStreamType, interest, durationGoal,
+    plannedStartDate, fundingGoal; for duo types also `guests`."""
+
+    liveStreamType = serializers.ChoiceField(
+        source="live_stream_type", choices=LiveStream.Type.choices
+    )
+    motivation = StrictCharField(max_length=2000, allow_blank=True, required=False, default="")
+    thumbnailUrl = StrictURLField(
+        source="thumbnail_url",
+        max_length=500,
+        allow_blank=True,
+        required=False,
+        default="",
+        help_text="Absent or empty: the default thumbnail.",
+    )
+    price = StrictDecimalField(
+        max_digits=10,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        allow_null=True,
+        required=False,
+        default=None,
+        coerce_to_string=False,
+        error_messages={
+            "min_value": "Must be greater than 0; leave it out or send null for a free stream."
+        },
+        help_text="A number > 0 makes the stream paid; absent or null: free.",
+    )
+    recording = StrictBooleanField(required=False, default=False)
+    isActiveReplayOnCreatorProfile = StrictBooleanField(
+        source="is_active_replay_on_creator_profile", allow_null=True, required=False, default=None
+    )
+    replayCreditPrice = StrictIntegerField(
+        source="replay_credit_price",
+        min_value=1,
+        max_value=MAX_REPLAY_CREDIT_PRICE,
+        allow_null=True,
+        required=False,
+        default=None,
+    )
+    guests = serializers.ListField(
+        source="guest_ids",
+        child=StrictCharField(
+            validators=[RegexValidator(OBJECT_ID_RE, "Must be a 24-character lowercase hex id.")]
+        ),
+        max_length=MAX_GUESTS,
+        required=False,
+        default=list,
+        help_text="User ids; duo types: at least one, not the creator; solo: none.",
+    )

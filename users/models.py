@@ -1,7 +1,7 @@
 """Identity: users, their profile media, and the credit wallet with its ledger."""
 
 from django.contrib.auth.models import AbstractUser
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 
 from allmine.ids import ObjectIdField
@@ -28,8 +28,33 @@ class Media(models.Model):
         return self.url
 
 
+# Columns that `save()` never writes on an existing row: each has one writer of its own.
+LEDGER_COLUMN = "credit_balance"  # users.services.ledger_post
+REVOCATION_COLUMN = "token_version"  # users.services.user_tokens_revoke
+GUARDED_COLUMNS = frozenset({LEDGER_COLUMN, REVOCATION_COLUMN})
+
+
 class User(AbstractUser):
-    """A person on the platform: viewer, creator or both. `credit_balance` mirrors the ledger."""
+    """A person on the platform: viewer, creator or both. `credit_balance` mirrors the ledger.
+
+    Two columns have a single writer each, and `save()` is where that is enforced:
+
+    - `credit_balance` changes only in `users.services.ledger_post` (a locked `UPDATE` beside
+      its ledger row);
+    - `token_version` changes only in `users.services.user_tokens_revoke` (`F() + 1`).
+
+    Both writers use `QuerySet.update()`, so `save()` never needs these columns once the row
+    exists: a save of an existing row writes every other column (or the `update_fields` it
+    was given, which may not name these two). Without this, any code that loads a user, works
+    for a while and saves — the admin's password form after its slow hash, `changepassword`,
+    `set_password()` + `save()` — would write back the balance and version it read, undoing
+    the funds, refunds and logouts committed meanwhile. Creating a user writes every column
+    (the initial balance of seeded users comes with their ledger rows).
+
+    A saved password change revokes every token of the user in the same transaction
+    (the refresh tokens are blacklisted and `token_version` is bumped): admin, the
+    `changepassword` command and any future API all end in this `save()`.
+    """
 
     class AvailabilityStatus(models.TextChoices):
         AVAILABLE = "available", "Available"
@@ -70,6 +95,31 @@ class User(AbstractUser):
     @property
     def is_suspended(self) -> bool:
         return self.account_status == self.AccountStatus.SUSPENDED
+
+    def save(self, *, update_fields=None, **kwargs) -> None:
+        if self._state.adding:
+            return super().save(update_fields=update_fields, **kwargs)
+        if update_fields is None:
+            deferred = self.get_deferred_fields()  # Django saves only loaded fields too
+            update_fields = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key
+                and field.name not in GUARDED_COLUMNS
+                and field.attname not in deferred
+            ]
+        elif GUARDED_COLUMNS.intersection(update_fields):
+            raise ValueError(
+                "credit_balance changes only through users.services.ledger_post and "
+                "token_version only through users.services.user_tokens_revoke"
+            )
+        if self._password is None:  # set by set_password() until the next save
+            return super().save(update_fields=update_fields, **kwargs)
+        with transaction.atomic(using=kwargs.get("using")):
+            super().save(update_fields=update_fields, **kwargs)
+            from users.services import user_tokens_revoke  # services import this module
+
+            self.token_version = user_tokens_revoke(user_id=self.pk)
 
 
 class CreditLedgerEntry(models.Model):

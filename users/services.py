@@ -2,16 +2,17 @@
 
 from django.conf import settings
 from django.contrib.auth import authenticate
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from allmine.api.errors import Forbidden, InsufficientBalance, InvalidInput
-from users.authentication import TOKEN_VERSION_CLAIM
+from allmine.db_router import wrote_for
+from users.authentication import TOKEN_VERSION_CLAIM, RefreshToken
 from users.models import CreditLedgerEntry, User
+from users.selectors import user_by_identifier
 
 
 class InvalidCredentials(Exception):
@@ -46,17 +47,25 @@ def _ensure_not_suspended(user: User) -> None:
         raise Forbidden("Account suspended")
 
 
+def _username_for(identifier: str) -> str:
+    """The username to check the password against: the account the identifier names
+    (`user_by_identifier`), or the identifier itself. Never hashes: the caller hashes exactly
+    once whatever this returns."""
+    user = user_by_identifier(identifier=identifier)
+    return user.username if user is not None else identifier
+
+
 def user_login(*, username: str, password: str) -> dict:
-    """Token pair for a username (or e-mail) and password."""
-    user = authenticate(username=username, password=password)
-    if user is None and "@" in username:
-        # An e-mail address signs in only when it belongs to exactly one account.
-        matches = list(User.objects.filter(email__iexact=username).values_list("username")[:2])
-        if len(matches) == 1:
-            user = authenticate(username=matches[0][0], password=password)
-    if user is None:
+    """Token pair for a username (or e-mail) and password.
+
+    Every failure looks and costs the same: exactly one password hash whatever the identifier
+    (Django's `ModelBackend` hashes the password once for an unknown username too), and the
+    same 401 for an unknown account, a wrong password, an inactive or a suspended account —
+    right password or not, so a suspended account is no oracle for its password.
+    """
+    user = authenticate(username=_username_for(username), password=password)
+    if user is None or user.is_suspended:
         raise InvalidCredentials("Invalid username or password")
-    _ensure_not_suspended(user)
     return _token_pair(user)
 
 
@@ -76,15 +85,33 @@ def token_refresh(*, refresh_token: str) -> dict:
     return _token_pair(user)
 
 
+def _declare_writer(writer: str, user_id: str) -> None:
+    """On PostgreSQL, tell the trigger of migration users 0002 that this transaction's change
+    of the user's guarded column comes from its one writer (`ledger_post` or
+    `user_tokens_revoke`). Transaction-local: it ends with the transaction."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config(%s, %s, true)", [f"allmine.{writer}", user_id])
+
+
 @transaction.atomic
-def user_logout(*, user: User) -> None:
-    """Revoke every token of the user: refresh tokens are blacklisted, access tokens die
-    with the bumped `token_version`."""
-    User.objects.filter(pk=user.pk).update(token_version=F("token_version") + 1)
-    outstanding = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
+def user_tokens_revoke(*, user_id: str) -> int:
+    """Revoke every token of the user and return the new `token_version`: the only writer of
+    that column. Refresh tokens are blacklisted; access tokens die with the bumped version.
+
+    Used by logout and by every saved password change (`User.save`)."""
+    _declare_writer("user_tokens_revoke", user_id)
+    User.objects.filter(pk=user_id).update(token_version=F("token_version") + 1)
+    outstanding = OutstandingToken.objects.filter(user_id=user_id, blacklistedtoken__isnull=True)
     BlacklistedToken.objects.bulk_create(
         [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
     )
+    return User.objects.filter(pk=user_id).values_list("token_version", flat=True).get()
+
+
+def user_logout(*, user: User) -> None:
+    """Revoke every token of the caller, access tokens included."""
+    user_tokens_revoke(user_id=user.pk)
 
 
 def ledger_post(
@@ -109,7 +136,9 @@ def ledger_post(
     new_balance = locked.credit_balance + amount
     if new_balance < 0:
         raise InsufficientBalance()
+    _declare_writer("ledger_post", user_id)
     User.objects.filter(pk=user_id).update(credit_balance=new_balance)
+    wrote_for(user_id)  # the owner reads the new balance and what it paid for at once
     return CreditLedgerEntry.objects.create(
         user_id=user_id,
         type=entry_type,

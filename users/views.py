@@ -44,8 +44,12 @@ class LoginView(SignInView):
     @extend_schema(
         operation_id="auth_login",
         summary="Sign in with username (or e-mail) and password",
+        description=(
+            "Any failure — unknown account, wrong password, inactive or suspended account — "
+            "is the same 401 `Invalid username or password`."
+        ),
         request=LoginInputSerializer,
-        responses=envelope_responses(200, TokenPairSerializer, errors=(400, 401, 403, 429)),
+        responses=envelope_responses(200, TokenPairSerializer, errors=(400, 401, 429)),
         auth=[],
         tags=["Auth"],
     )

@@ -1,14 +1,20 @@
 """`GET /api/v1/health`: can this app server reach its database and cache?
 
-For load balancers and uptime checks: no authentication, no throttle, a cheap query and a
-cache round trip. 200 with each dependency's state when all are up; 503 naming the ones down.
+For load balancers and uptime checks: no authentication, no throttle, a cheap query, a write
+that changes nothing and is rolled back, and a cache round trip. 200 with each dependency's
+state when all are up; 503 naming the ones down (`database: read_only` when it answers but
+refuses writes). A read replica is not a dependency the service needs: when it is unreachable
+or lags, reads use the primary (allmine/db_router.py), so health stays 200 and reports
+`"status": "degraded"`.
 """
 
 import logging
 import uuid
 
+from django.contrib.sessions.models import Session
 from django.core.cache import cache
-from django.db import connections
+from django.db import connections, transaction
+from django.db.models import F
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -18,26 +24,46 @@ from rest_framework.views import APIView
 from allmine.api.envelope import error_messages
 from allmine.api.middleware import RETRY_AFTER_SECONDS
 from allmine.api.schema import envelope_responses
+from allmine.db_router import LAGGING, replica_configured, replica_state
 
 logger = logging.getLogger(__name__)
 
 OK = "ok"
 UNAVAILABLE = "unavailable"
+READ_ONLY = "read_only"  # only in 503 answers: reachable, but a write fails
 # Named once in SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] as `DependencyStateEnum`.
 DEPENDENCY_STATES = [(OK, OK), (UNAVAILABLE, UNAVAILABLE)]
+# `ReplicaStateEnum`: a lagging replica is not read from either.
+REPLICA_STATES = [(OK, OK), (LAGGING, LAGGING), (UNAVAILABLE, UNAVAILABLE)]
+DEGRADED = "degraded"
 
 
 class HealthChecksSerializer(serializers.Serializer):
     database = serializers.ChoiceField(choices=DEPENDENCY_STATES)
     replica = serializers.ChoiceField(
-        choices=DEPENDENCY_STATES, required=False, help_text="Only with a read replica."
+        choices=REPLICA_STATES,
+        required=False,
+        help_text=(
+            "Only with a read replica. `lagging`: behind the primary by more than the allowed "
+            "lag, or not streaming; reads then use the primary, as when `unavailable`."
+        ),
     )
     cache = serializers.ChoiceField(choices=DEPENDENCY_STATES)
 
 
 class HealthSerializer(serializers.Serializer):
-    status = serializers.CharField(help_text='Always "ok" (a failing check answers 503).')
+    status = serializers.CharField(
+        help_text=(
+            '"ok", or "degraded" when the read replica is lagging or unavailable (the service '
+            "works, reading from the primary). A failing database or cache answers 503."
+        )
+    )
     checks = HealthChecksSerializer()
+    replicaLagSeconds = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        help_text="Only with a read replica: its replay lag; null when it cannot be measured.",
+    )
 
 
 def database_is_up(alias: str = "default") -> bool:
@@ -48,6 +74,28 @@ def database_is_up(alias: str = "default") -> bool:
     except Exception:
         logger.warning("Health check: database %s unreachable", alias, exc_info=True)
         return False
+
+
+def database_is_writable(alias: str = "default") -> bool:
+    """A write that changes nothing, rolled back: fails on a read-only SQLite file, a
+    PostgreSQL standby or read-only transaction, or a role that lost its write privileges.
+    (Sessions: a table the app writes on every engine; the UPDATE matches no row.)"""
+    try:
+        with transaction.atomic(using=alias):
+            Session.objects.using(alias).filter(session_key="").update(expire_date=F("expire_date"))
+            transaction.set_rollback(True, using=alias)
+        return True
+    except Exception:
+        logger.warning("Health check: database %s cannot be written", alias, exc_info=True)
+        return False
+
+
+def database_state(alias: str = "default", *, writable: bool = True) -> str:
+    if not database_is_up(alias):
+        return UNAVAILABLE
+    if writable and not database_is_writable(alias):
+        return READ_ONLY
+    return OK
 
 
 def cache_is_up() -> bool:
@@ -71,25 +119,32 @@ class HealthView(APIView):
         operation_id="health",
         summary="Database and cache reachability",
         description=(
-            "No authentication and no throttle. 200 when the database and the cache answer; "
-            "503 otherwise, with one entry in `errors` per dependency that is down "
-            '(e.g. `"database: unavailable"`).'
+            "No authentication and no throttle. 200 when the database answers and takes "
+            "writes and the cache answers; 503 otherwise, with one entry in `errors` per "
+            'dependency that is down (`"database: unavailable"`, `"database: read_only"`, '
+            '`"cache: unavailable"`). A lagging or unavailable read replica is not an outage: '
+            '200 with `"status": "degraded"`.'
         ),
         responses=envelope_responses(200, HealthSerializer, errors=(503,)),
         auth=[],
         tags=["Health"],
     )
     def get(self, request):
-        checks = {"database": OK if database_is_up() else UNAVAILABLE}
-        if "replica" in connections.settings:
-            checks["replica"] = OK if database_is_up("replica") else UNAVAILABLE
+        checks = {"database": database_state()}
+        replica = replica_state() if replica_configured() else None  # the router's view
+        if replica is not None:
+            checks["replica"] = replica.state
         checks["cache"] = OK if cache_is_up() else UNAVAILABLE
-        down = [name for name, state in checks.items() if state != OK]
+        down = [name for name in ("database", "cache") if checks[name] != OK]
         if down:
-            details = [f"{name}: {UNAVAILABLE}" for name in down]
+            details = [f"{name}: {checks[name]}" for name in down]
             return Response(
                 error_messages(503, *details),
                 status=status.HTTP_503_SERVICE_UNAVAILABLE,
                 headers={"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"},
             )
-        return Response({"status": OK, "checks": checks}, headers={"Cache-Control": "no-store"})
+        data = {"status": OK, "checks": checks}
+        if replica is not None:
+            data["status"] = OK if replica.usable else DEGRADED
+            data["replicaLagSeconds"] = replica.lag_seconds
+        return Response(data, headers={"Cache-Control": "no-store"})

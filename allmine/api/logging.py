@@ -5,6 +5,8 @@ echoes it in the response and puts it on every log record written while the requ
 It then logs one line per request: method, path, status, duration, user id, request id.
 
 Never logged: headers (so no `Authorization`), query strings, bodies (so no passwords).
+Nothing a client sends can forge a line: the text format escapes control characters in
+messages (a path with `%0a` decodes to a newline), the JSON format escapes them by itself.
 """
 
 import json
@@ -94,6 +96,28 @@ class RequestIdFilter(logging.Filter):
             request = getattr(record, "request", None)
             record.request_id = getattr(request, "request_id", None) or request_id_var.get()
         return True
+
+
+# C0 and C1 control characters and the Unicode line/paragraph separators.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _escaped(match: re.Match) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def escape_control_characters(text: str) -> str:
+    return CONTROL_CHARACTERS.sub(_escaped, text)
+
+
+class TextFormatter(logging.Formatter):
+    """The text format with every record's message on one line: control characters in it
+    (from a request path, say) are written as `\\xNN`. Tracebacks stay multi-line."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = escape_control_characters(record.message)
+        return super().formatMessage(record)
 
 
 class JsonFormatter(logging.Formatter):

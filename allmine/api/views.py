@@ -1,10 +1,36 @@
-"""Views of the API plumbing: JSON fallbacks for unknown URLs and Django's error handlers."""
+"""Views of the API plumbing: the OpenAPI document and its docs page, JSON fallbacks for
+unknown URLs and Django's error handlers."""
 
 from django.views import csrf, defaults
 from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.response import Response
 
 from allmine.api.envelope import envelope_error_response
 from allmine.api.middleware import is_api_path
+from allmine.api.renderers import EnvelopeJSONRenderer
+
+
+class EnvelopeExceptGetMixin:
+    """Only a successful GET (or HEAD) is rendered by the view's own renderers (YAML, HTML...);
+    OPTIONS and every error — wrong method, unacceptable `Accept`, unknown `?format=` — are
+    the JSON envelope, like the rest of /api/."""
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if isinstance(response, Response) and (
+            response.status_code >= 400 or request.method == "OPTIONS"
+        ):
+            request.accepted_renderer = EnvelopeJSONRenderer()
+            request.accepted_media_type = EnvelopeJSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+class SchemaView(EnvelopeExceptGetMixin, SpectacularAPIView):
+    """`/api/schema/`: the OpenAPI document, YAML or JSON (`Accept` or `?format=json`)."""
+
+
+class DocsView(EnvelopeExceptGetMixin, SpectacularSwaggerView):
+    """`/api/docs/`: Swagger UI over `/api/schema/`, served locally."""
 
 
 @csrf_exempt

@@ -34,6 +34,29 @@ def test_unknown_api_urls_are_a_404_envelope(auth_client, settings, debug, url):
     assert_error_envelope(auth_client.get(url), 404, "Resource not found")
 
 
+TOO_MANY_PARAMETERS = "&".join(f"p{n}=1" for n in range(1001))
+
+
+@pytest.mark.parametrize("debug", [False, True])
+@pytest.mark.parametrize("url", ["/api/v1/live-stream/funded", "/api/v1/health", "/api/schema/"])
+def test_too_many_query_parameters_and_a_bad_host_are_a_400_envelope(
+    auth_client, settings, debug, url
+):
+    settings.DEBUG = debug
+    auth_client.raise_request_exception = False
+
+    too_many = auth_client.get(f"{url}?{TOO_MANY_PARAMETERS}")
+    bad_host = auth_client.get(url, HTTP_HOST="attacker.example")
+
+    assert assert_error_envelope(too_many, 400, "Validation failed")["errors"] == [
+        "Validation failed"
+    ]
+    assert assert_error_envelope(bad_host, 400, "Validation failed")["errors"] == [
+        "Validation failed"
+    ]
+    assert auth_client.get(f"{url}?p=1").status_code == 200  # a few parameters are fine
+
+
 def test_unknown_url_without_a_token_is_still_a_404(api_client):
     assert_error_envelope(api_client.get("/api/v1/nothing"), 404, "Resource not found")
 
@@ -122,7 +145,7 @@ def test_writes_to_unknown_api_urls_are_a_404_not_a_csrf_page(method):
 
     client = Client(enforce_csrf_checks=True)
 
-    response = getattr(client, method)("/api/v1/live-stream/nope", content_type="application/json")
+    response = getattr(client, method)("/api/v1/live-stream/a/b", content_type="application/json")
 
     assert_error_envelope(response, 404, "Resource not found")
 
@@ -142,6 +165,49 @@ def test_database_outage_is_a_503_envelope_with_retry_after(auth_client, monkeyp
     assert body["errors"] == ["Service unavailable", "Database unavailable, retry shortly"]
     assert response["Retry-After"] == "5"
     assert b"127.0.0.1" not in response.content
+
+
+def _database_error(django_error: str, psycopg_error: str | None):
+    """The exception Django raises for a psycopg error: its own class, psycopg's as cause."""
+    import psycopg.errors
+    from django import db
+
+    def fail(**kwargs):
+        if psycopg_error is None:
+            raise getattr(db, django_error)("server closed the connection unexpectedly")
+        cause = getattr(psycopg.errors, psycopg_error)("permission denied for table users_user")
+        raise getattr(db, django_error)(str(cause)) from cause
+
+    return fail
+
+
+@pytest.mark.parametrize(
+    ("django_error", "psycopg_error", "status"),
+    [
+        ("OperationalError", None, 503),
+        ("InterfaceError", None, 503),
+        ("ProgrammingError", "InsufficientPrivilege", 503),
+        ("InternalError", "ReadOnlySqlTransaction", 503),
+        ("ProgrammingError", "UndefinedColumn", 500),  # a bug, not an outage
+    ],
+)
+def test_operational_and_privilege_errors_are_a_503(
+    auth_client, monkeypatch, django_error, psycopg_error, status
+):
+    fail = _database_error(django_error, psycopg_error)
+    monkeypatch.setattr("crowdfunding.views.funded_streams_for_user", fail)
+    auth_client.raise_request_exception = False
+
+    response = auth_client.get("/api/v1/live-stream/funded")
+
+    if status == 503:
+        body = assert_error_envelope(response, 503, "Service unavailable")
+        assert body["errors"] == ["Service unavailable", "Database unavailable, retry shortly"]
+        assert response["Retry-After"] == "5"
+    else:
+        body = assert_error_envelope(response, 500, "Internal server error")
+        assert "Retry-After" not in response
+    assert b"permission denied" not in response.content
 
 
 def test_json_nested_too_deep_is_a_400(auth_client):

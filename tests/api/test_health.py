@@ -4,8 +4,10 @@ import re
 from unittest import mock
 
 import pytest
-from django.db import OperationalError
+from django.db import OperationalError, connection, connections
 from django.test.utils import override_settings
+
+from allmine.db_router import ReplicaState
 
 URL = "/api/v1/health"
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
@@ -50,6 +52,32 @@ def test_database_down_is_503(api_client):
     assert body["errors"] == ["Service unavailable", "database: unavailable"]
     assert response["Retry-After"] == "5"
     assert "connection refused" not in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_that_refuses_writes_is_503_read_only(api_client):
+    # A real read-only connection on either engine: reads work, any write fails.
+    read_only, read_write = {
+        "sqlite": ("PRAGMA query_only = ON", "PRAGMA query_only = OFF"),
+        "postgresql": (
+            "SET default_transaction_read_only = on",
+            "SET default_transaction_read_only = off",
+        ),
+    }[connection.vendor]
+    with connection.cursor() as cursor:
+        cursor.execute(read_only)
+    try:
+        refused = api_client.get(URL)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(read_write)
+    restored = api_client.get(URL)
+
+    assert refused.status_code == 503
+    assert refused.json()["errors"] == ["Service unavailable", "database: read_only"]
+    assert refused["Retry-After"] == "5"
+    assert restored.status_code == 200
+    assert restored.json()["data"]["checks"]["database"] == "ok"
 
 
 def test_cache_down_is_503(api_client):
@@ -112,3 +140,51 @@ def test_in_the_openapi_schema(api_client):
     assert operation["operationId"] == "health"
     assert set(operation["responses"]) == {"200", "503", "500"}
     assert operation.get("security") in ([], [{}], None)
+
+
+class TestWithAReadReplica:
+    """The replica is not needed to serve (reads fall back to the primary): 200, degraded."""
+
+    @pytest.fixture(autouse=True)
+    def replica(self):
+        replica = {**connections.settings["default"], "TEST": {"MIRROR": "default"}}
+        with mock.patch.dict(connections.settings, {"replica": replica}):
+            yield
+
+    def state(self, state, lag):
+        return mock.patch(
+            "allmine.api.health.replica_state", return_value=ReplicaState(state, lag, 1, 0.0)
+        )
+
+    def test_a_streaming_replica_is_ok(self, api_client):
+        with self.state("ok", 0.0):
+            response = api_client.get(URL)
+
+        assert response.status_code == 200
+        assert response.json()["data"] == {
+            "status": "ok",
+            "checks": {"database": "ok", "replica": "ok", "cache": "ok"},
+            "replicaLagSeconds": 0.0,
+        }
+
+    @pytest.mark.parametrize(("state", "lag"), [("lagging", 12.5), ("unavailable", None)])
+    def test_a_lagging_or_unreachable_replica_is_degraded_not_down(self, api_client, state, lag):
+        with self.state(state, lag):
+            response = api_client.get(URL)
+
+        assert response.status_code == 200
+        assert response.json()["data"] == {
+            "status": "degraded",
+            "checks": {"database": "ok", "replica": state, "cache": "ok"},
+            "replicaLagSeconds": lag,
+        }
+
+    def test_the_primary_down_is_still_503(self, api_client):
+        with (
+            self.state("unavailable", None),
+            mock.patch("allmine.api.health.database_is_up", return_value=False),
+        ):
+            response = api_client.get(URL)
+
+        assert response.status_code == 503
+        assert response.json()["errors"] == ["Service unavailable", "database: unavailable"]

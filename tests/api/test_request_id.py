@@ -3,6 +3,7 @@
 import json
 import logging
 import re
+from logging.config import DictConfigurator
 
 import pytest
 
@@ -140,3 +141,25 @@ def test_json_formatter_keeps_the_traceback_on_one_line():
     entry = json.loads(JsonFormatter().format(record))
 
     assert "ValueError" in entry["exception"]
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_a_path_cannot_forge_a_log_line(api_client, caplog, settings, log_format):
+    formatter = DictConfigurator(settings.LOGGING).configure_formatter(
+        settings.LOGGING["formatters"][log_format]
+    )
+    forged = "2026-01-01 00:00:00,000 INFO allmine.request [x] POST /api/v1/admin 200"
+    path = "/api/v1/nothing%0a" + forged.replace(" ", "%20") + "%0d%e2%80%a8%1b[31m"
+
+    with caplog.at_level(logging.INFO):
+        response = api_client.get(path)
+
+    assert response.status_code == 404
+    (record,) = request_lines(caplog)
+    RequestIdFilter().filter(record)
+    line = formatter.format(record)
+    assert "\n" not in line and "\r" not in line and "\u2028" not in line and "\x1b" not in line
+    if log_format == "text":
+        assert line.endswith("GET /api/v1/nothing\\x0a" + forged + "\\x0d\\u2028\\x1b[31m 404")
+    else:
+        assert json.loads(line)["http"]["path"] == "/api/v1/nothing\n" + forged + "\r\u2028\x1b[31m"

@@ -104,7 +104,7 @@ def test_local_defaults_need_nothing():
     values = settings_of(["DEBUG", "DATABASES", "CACHES", "SECURE_SSL_REDIRECT"])
 
     assert values["DEBUG"] is True
-    assert values["DATABASES"]["default"]["ENGINE"] == "django.db.backends.sqlite3"
+    assert values["DATABASES"]["default"]["ENGINE"] == "allmine.sqlite_backend"
     assert values["CACHES"]["default"]["BACKEND"].endswith("LocMemCache")
     assert values["SECURE_SSL_REDIRECT"] is False
 

@@ -7,8 +7,9 @@ from django.core.management.base import CommandError
 from crowdfunding.models import Contribution
 from livestreams.models import LiveStream
 from tests.crowdfunding.factories import ContributionFactory, MiniCrowdFundingFactory
+from tests.crowdfunding.money import tamper_balance
 from tests.users.factories import UserFactory
-from users.models import CreditLedgerEntry, User
+from users.models import CreditLedgerEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +50,7 @@ def test_audit_is_clean_when_money_moved_through_the_services(consistent_books, 
 
 def test_audit_names_a_tampered_balance(consistent_books, capsys):
     funder, _ = consistent_books
-    User.objects.filter(pk=funder.pk).update(credit_balance=5)
+    tamper_balance(funder.pk, 5)
 
     clean, output = audit(capsys)
 
@@ -89,7 +90,7 @@ def test_audit_names_an_orphan_ledger_row(consistent_books, capsys):
     orphan = CreditLedgerEntry.objects.create(
         user=funder, type="stream_funding_refund", amount=1, balance_after=961
     )
-    User.objects.filter(pk=funder.pk).update(credit_balance=961)
+    tamper_balance(funder.pk, 961)
 
     clean, output = audit(capsys)
 

@@ -12,10 +12,11 @@ from livestreams.services import (
     replay_rentals_refund_for_stream,
     replay_revenue_settle,
 )
+from tests.crowdfunding.money import tamper_balance
 from tests.crowdfunding.test_ledger_commands import audit
 from tests.livestreams.factories import EndedStreamFactory, StreamGuestFactory
 from tests.users.factories import UserFactory
-from users.models import CreditLedgerEntry, User
+from users.models import CreditLedgerEntry
 from users.services import credits_grant, ledger_post
 
 pytestmark = pytest.mark.django_db
@@ -52,7 +53,7 @@ def test_clean_books(books, capsys):
 def test_a_revenue_row_that_differs_from_the_split(books, capsys):
     entry = books["settled"].creator_revenue_entry
     CreditLedgerEntry.objects.filter(pk=entry.pk).update(amount=25)
-    User.objects.filter(pk=entry.user_id).update(credit_balance=25)
+    tamper_balance(entry.user_id, 25)
 
     clean, output = audit(capsys)
 
@@ -86,7 +87,7 @@ def test_a_charge_whose_debit_differs(books, capsys):
 def test_a_refund_row_of_the_wrong_amount(books, capsys):
     refund = books["refunded"].refund_ledger_entry
     CreditLedgerEntry.objects.filter(pk=refund.pk).update(amount=29)
-    User.objects.filter(pk=refund.user_id).update(credit_balance=99)
+    tamper_balance(refund.user_id, 99)
 
     clean, output = audit(capsys)
 

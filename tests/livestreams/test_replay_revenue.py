@@ -5,12 +5,13 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from livestreams.models import LiveStream, ReplayRentalCharge
 from livestreams.services import (
     replay_rental_create,
+    replay_rental_refunds_lock,
     replay_rentals_refund_for_stream,
     replay_revenue_settle,
     revenue_split,
@@ -163,13 +164,14 @@ def test_two_overlapping_runs_pay_each_party_exactly_once():
 
 
 @pytest.mark.django_db
-def test_refund_user_ids_name_the_renters_with_open_windows():
+def test_refunds_lock_only_the_rentals_with_open_windows():
     now = timezone.now()
     stream = EndedStreamFactory()
     closed, open_ = _renter(), _renter()
     replay_rental_create(user=closed, stream_id=stream.id, now=now - timedelta(days=2))
     replay_rental_create(user=open_, stream_id=stream.id, now=now - timedelta(hours=2))
 
-    from livestreams.services import replay_rental_refund_user_ids
+    with transaction.atomic():
+        refunds = replay_rental_refunds_lock(stream=stream, now=now)
 
-    assert replay_rental_refund_user_ids(stream=stream, now=now) == [open_.pk]
+    assert refunds.user_ids == {open_.pk}

@@ -1,6 +1,7 @@
 """Sign-in: login, refresh with rotation, logout, and every kind of bad token."""
 
 from datetime import timedelta
+from unittest import mock
 
 import jwt
 import pytest
@@ -80,13 +81,51 @@ class TestLogin:
 
         assert_401(login(api_client, inactive.username))
 
-    def test_suspended_user_is_a_403(self, api_client):
-        suspended = UserFactory(account_status=User.AccountStatus.SUSPENDED)
+    @pytest.mark.parametrize(
+        ("case", "password", "status"),
+        [
+            ("username", TEST_PASSWORD, 200),
+            ("username", "wrong-password", 401),
+            ("email", TEST_PASSWORD, 200),
+            ("email", "wrong-password", 401),
+            ("unknown-username", TEST_PASSWORD, 401),
+            ("unknown-email", TEST_PASSWORD, 401),
+            ("shared-email", TEST_PASSWORD, 401),
+            ("inactive", TEST_PASSWORD, 401),
+            ("suspended", TEST_PASSWORD, 401),
+            ("suspended", "wrong-password", 401),
+        ],
+    )
+    def test_every_sign_in_hashes_the_password_exactly_once(
+        self, api_client, user, case, password, status
+    ):
+        # Timing cannot tell an unknown e-mail from a known one, or a suspended account's
+        # right password from a wrong one: each path runs the hasher once and nothing more.
+        from django.contrib.auth.hashers import MD5PasswordHasher
 
-        response = login(api_client, suspended.username)
+        identifier = {
+            "username": user.username,
+            "email": user.email.upper(),
+            "unknown-username": "nobody-here",
+            "unknown-email": "nobody@allmine.test",
+            "shared-email": UserFactory.create_batch(2, email="twins@allmine.test")[0].email,
+            "inactive": UserFactory(is_active=False).username,
+            "suspended": UserFactory(account_status=User.AccountStatus.SUSPENDED).username,
+        }[case]
 
-        assert response.status_code == 403
-        assert response.json()["errors"] == ["Insufficient permissions", "Account suspended"]
+        with mock.patch.object(
+            MD5PasswordHasher, "encode", autospec=True, side_effect=MD5PasswordHasher.encode
+        ) as encode:
+            response = login(api_client, identifier, password)
+
+        assert encode.call_count == 1
+        assert response.status_code == status
+        if status == 401:
+            assert_401(response)
+            assert response.json()["errors"] == [
+                "Authentication required",
+                "Invalid username or password",
+            ]
 
     @pytest.mark.parametrize(
         ("payload", "details"),
@@ -189,6 +228,27 @@ class TestBadTokens:
             "Given token not valid for any token type",
             "Token is expired",
         ]
+
+    @pytest.mark.parametrize("exp", ["4102444800", 10**30, 1e300, -(10**30), True, None, [1]])
+    def test_token_whose_exp_is_not_a_time(self, api_client, user, exp):
+        response = bearer(api_client, self._forge(user, exp=exp)).get(FUNDED)
+
+        assert_401(response)
+        assert response.json()["errors"][:2] == [
+            "Authentication required",
+            "Given token not valid for any token type",
+        ]
+
+    @pytest.mark.parametrize("exp", ["4102444800", 10**30])
+    def test_refresh_token_whose_exp_is_not_a_time(self, api_client, user, exp):
+        refresh = RefreshToken.for_user(user)
+        refresh[TOKEN_VERSION_CLAIM] = user.token_version
+        payload = {**refresh.payload, "exp": exp}
+        token = jwt.encode(payload, settings.SIMPLE_JWT["SIGNING_KEY"], algorithm="HS256")
+
+        response = api_client.post(REFRESH, {"refreshToken": token}, format="json")
+
+        assert_401(response)
 
     def test_wrongly_signed_token(self, api_client, user):
         assert_401(bearer(api_client, self._forge(user, key="another-key" * 4)).get(FUNDED))

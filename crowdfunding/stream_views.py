@@ -1,0 +1,191 @@
+"""A stream's life through the API (API.md §6): schedule, read, change, add mini crowd
+fundings, start, join, end, delete. Every response that shows a stream builds it with
+`stream_object_for`, the one read path of the stream object."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status, viewsets
+from rest_framework.response import Response
+
+from allmine.api.schema import envelope_responses
+from crowdfunding import services as funding_services
+from crowdfunding.idempotency import idempotent_response
+from crowdfunding.selectors import stream_object_for
+from crowdfunding.serializers import (
+    CrowdfundedLiveStreamSerializer,
+    MiniCrowdFundingInputSerializer,
+    MiniCrowdFundingSerializer,
+    StreamDeletionReceiptSerializer,
+)
+from crowdfunding.views import IDEMPOTENCY_PARAMETER, STREAM_ID_PARAMETER
+from livestreams import services as stream_services
+from livestreams.serializers import (
+    LiveStreamCreateInputSerializer,
+    LiveStreamUpdateInputSerializer,
+)
+
+TAGS = ["Live Streams"]
+
+
+def _stream_response(request, stream, status_code: int = status.HTTP_200_OK) -> Response:
+    return Response(stream_object_for(user=request.user, stream_id=stream.pk), status=status_code)
+
+
+def _stream_responses(success: int, *errors: int, description: str = "") -> dict:
+    return envelope_responses(
+        success, CrowdfundedLiveStreamSerializer, errors=errors, description=description
+    )
+
+
+class LiveStreamViewSet(viewsets.GenericViewSet):
+    """One stream: its creator runs it, invited guests join it, anyone signed in reads it."""
+
+    @property
+    def throttle_scope(self) -> str | None:
+        # Deleting refunds every funder: throttled like the other money endpoints.
+        return "funding" if self.action == "destroy" else None
+
+    @extend_schema(
+        operation_id="live_stream_create",
+        summary="Schedule a stream; the caller becomes its creator",
+        request=LiveStreamCreateInputSerializer,
+        responses=_stream_responses(
+            201,
+            400,
+            401,
+            403,
+            description="The new stream, `status: scheduled`, as its creator sees it.",
+        ),
+        tags=TAGS,
+    )
+    def create(self, request):
+        body = LiveStreamCreateInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        stream = stream_services.live_stream_create(creator=request.user, **body.validated_data)
+        return _stream_response(request, stream, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        operation_id="live_stream_retrieve",
+        summary="One stream, as the caller sees it",
+        parameters=[STREAM_ID_PARAMETER],
+        responses=_stream_responses(200, 400, 401, 403, 404),
+        tags=TAGS,
+    )
+    def retrieve(self, request, id: str):
+        stream_services.check_object_id(id, "id")
+        return Response(stream_object_for(user=request.user, stream_id=id))
+
+    @extend_schema(
+        operation_id="live_stream_update",
+        summary="Change your scheduled or preparing stream",
+        description=(
+            "Any of the fields; unknown ones are ignored. A new `plannedStartDate` must lie in "
+            "the future; without `plannedEndDate` a new start or duration moves the end to "
+            "start + `durationGoal`. `fundingGoal` below `collectedFunding` is a 409."
+        ),
+        request=LiveStreamUpdateInputSerializer(partial=True),
+        parameters=[STREAM_ID_PARAMETER],
+        responses=_stream_responses(200, 400, 401, 403, 404, 409),
+        tags=TAGS,
+    )
+    def partial_update(self, request, id: str):
+        body = LiveStreamUpdateInputSerializer(data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        stream = stream_services.live_stream_update(
+            user=request.user, stream_id=id, **body.validated_data
+        )
+        return _stream_response(request, stream)
+
+    @extend_schema(
+        operation_id="live_stream_delete",
+        summary="Delete your stream; every contribution and support is refunded",
+        description=(
+            "Soft delete by the creator, refused while the stream is `active` (409). In the "
+            "same transaction every completed contribution and mini crowd funding support is "
+            "refunded and the mini crowd fundings close; afterwards the stream is a 404 "
+            "everywhere and in no list."
+        ),
+        request=None,
+        parameters=[STREAM_ID_PARAMETER, IDEMPOTENCY_PARAMETER],
+        responses=envelope_responses(
+            200, StreamDeletionReceiptSerializer, errors=(400, 401, 403, 404, 409, 429)
+        ),
+        tags=TAGS,
+    )
+    def destroy(self, request, id: str):
+        def perform():
+            receipt = funding_services.live_stream_delete(user=request.user, stream_id=id)
+            return status.HTTP_200_OK, StreamDeletionReceiptSerializer(receipt).data
+
+        return idempotent_response(request, perform)
+
+    @extend_schema(
+        operation_id="live_stream_mini_crowd_funding_create",
+        summary="Add a mini crowd funding to your scheduled stream",
+        request=MiniCrowdFundingInputSerializer,
+        parameters=[STREAM_ID_PARAMETER],
+        responses=envelope_responses(
+            201, MiniCrowdFundingSerializer, errors=(400, 401, 403, 404, 409)
+        ),
+        tags=["Crowdfunding"],
+    )
+    def add_mini_crowd_funding(self, request, id: str):
+        body = MiniCrowdFundingInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        mini = funding_services.mini_crowd_funding_create(
+            user=request.user, stream_id=id, **body.validated_data
+        )
+        return Response(MiniCrowdFundingSerializer(mini).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        operation_id="live_stream_start",
+        summary="Go live: a scheduled or preparing stream becomes active",
+        description="Sets `startedAt` and adds the creator as the host broadcaster.",
+        request=None,
+        parameters=[STREAM_ID_PARAMETER],
+        responses=_stream_responses(200, 400, 401, 403, 404, 409),
+        tags=TAGS,
+    )
+    def start(self, request, id: str):
+        stream = stream_services.live_stream_start(user=request.user, stream_id=id)
+        return _stream_response(request, stream)
+
+    @extend_schema(
+        operation_id="live_stream_end",
+        summary="End your active stream",
+        description=(
+            "Sets `endedAt`; a recorded stream gets its recording URL (shown in `recordingUrl` "
+            "to those who may watch it)."
+        ),
+        request=None,
+        parameters=[STREAM_ID_PARAMETER],
+        responses=_stream_responses(200, 400, 401, 403, 404, 409),
+        tags=TAGS,
+    )
+    def end(self, request, id: str):
+        stream = stream_services.live_stream_end(user=request.user, stream_id=id)
+        return _stream_response(request, stream)
+
+    @extend_schema(
+        operation_id="live_stream_join",
+        summary="Join a preparing or active stream as its invited guest",
+        description=(
+            "Adds the caller as a guest broadcaster with `hasJoined: true`; joining again "
+            "changes nothing. Only invited guests (403 for anyone else); only while the stream "
+            "is `preparing` or `active` (409 otherwise)."
+        ),
+        request=None,
+        parameters=[STREAM_ID_PARAMETER],
+        responses=_stream_responses(
+            200,
+            400,
+            401,
+            403,
+            404,
+            409,
+            description="The stream, with the caller among its broadcasters.",
+        ),
+        tags=TAGS,
+    )
+    def join(self, request, id: str):
+        stream = stream_services.live_stream_join(user=request.user, stream_id=id)
+        return _stream_response(request, stream)
