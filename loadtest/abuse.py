@@ -559,6 +559,70 @@ def replay_rental_race(h: Harness) -> None:
 
 
 @scenario
+def delete_race(h: Harness) -> None:
+    """The creator deletes two streams (each delete sent twice at once) while 24 clients fund
+    and support the scheduled one and 16 rent the ended one's replay: everything paid is
+    refunded in the deleting transaction, whatever slipped in before it."""
+    from crowdfunding.models import Contribution, MiniCrowdFundingSupport
+    from livestreams.models import LiveStream, ReplayRentalCharge
+
+    creator = make_user(f"creator-{tag()}")
+    scheduled, minis = make_stream(creator, minis=1, mini_goal=10**6)
+    ended, _ = make_stream(creator, minis=0)
+    LiveStream.objects.filter(pk=ended.pk).update(
+        status=LiveStream.Status.ENDED,
+        recording_url="https://cdn.allmine.example/replay.m3u8",
+        is_active_replay_on_creator_profile=True,
+        replay_credit_price=5,
+    )
+    funders = [token_for(make_user(f"funder-{tag()}", credits=1000)) for _ in range(24)]
+    renters = [token_for(make_user(f"renter-{tag()}", credits=100)) for _ in range(16)]
+    creator_token = token_for(creator)
+    for operation in ("fund", "support", "rent"):
+        h.allow(operation, 200, 201, 404, 409, 429)
+    h.allow("delete", 200, 404)
+    fund_path = f"/api/v1/live-stream/{scheduled.pk}/fund"
+    support_path = f"/api/v1/live-stream/{scheduled.pk}/mini-crowd-fundings/{minis[0].pk}/support"
+    rent_path = f"/api/v1/live-stream/{ended.pk}/replay-rentals"
+
+    def funder(token: str) -> None:
+        for n in range(8):
+            if n % 2:
+                h.call("support", "POST", support_path, body={"amount": 3}, token=token)
+            else:
+                h.call("fund", "POST", fund_path, body={"amount": 5}, token=token)
+
+    def renter(token: str) -> None:
+        for _ in range(3):
+            h.call("rent", "POST", rent_path, token=token)
+            time.sleep(0.1)
+
+    def delete(stream_id: str) -> None:
+        time.sleep(1.0)
+        h.call("delete", "DELETE", f"/api/v1/live-stream/{stream_id}", token=creator_token)
+
+    jobs = [lambda t=t: funder(t) for t in funders] + [lambda t=t: renter(t) for t in renters]
+    jobs += [lambda s=s: delete(s) for s in (scheduled.pk, ended.pk) for _ in range(2)]
+    h.parallel(jobs)
+
+    deletes = Counter(status for op, status, _ in h.records if op == "delete")
+    h.expect(deletes[200] == 2, f"each stream deleted exactly once: {dict(deletes)}")
+    for stream in (scheduled, ended):
+        stream.refresh_from_db()
+        h.expect(stream.deleted_at is not None, f"{stream.pk} not deleted")
+        h.expect(stream.collected_funding == 0, f"deleted {stream.pk} still holds credits")
+    paid = Contribution.objects.filter(stream=scheduled, status="completed").count()
+    paid += MiniCrowdFundingSupport.objects.filter(
+        mini_crowd_funding__stream=scheduled, status="completed"
+    ).count()
+    h.expect(paid == 0, f"{paid} payments to the deleted stream not refunded")
+    open_charges = ReplayRentalCharge.objects.filter(
+        rental__stream=ended, status=ReplayRentalCharge.Status.ACTIVE
+    ).count()
+    h.expect(open_charges == 0, f"{open_charges} rentals of the deleted stream not refunded")
+
+
+@scenario
 def admin_password_race(h: Harness) -> None:
     """An operator changes users' passwords in /admin/ (a slow hash, then a save) while each
     user funds in parallel, and once while the user logs out. Nothing may be invented, and the
