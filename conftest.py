@@ -47,8 +47,9 @@ def _isolated_cache():
 def _responses_match_the_openapi_document(request, monkeypatch):
     """Every /api/ response a test receives is validated against the live /api/schema/
     (tests/schema_check.py): an undocumented status, body or header fails the test."""
-    from tests.schema_check import check_response
+    from tests.schema_check import check_response, document
 
+    document()  # fetched (once) before the test can mock what serving it goes through
     custom_urlconf = request.node.get_closest_marker("urls") is not None
     original = Client.request
 
@@ -58,6 +59,20 @@ def _responses_match_the_openapi_document(request, monkeypatch):
         return response
 
     monkeypatch.setattr(Client, "request", checked_request)
+
+
+@pytest.fixture
+def throttle_rates(settings):
+    """`throttle_rates(auth="3/min")`: change rates for one test (read at each request)."""
+
+    def set_rates(**rates: str) -> None:
+        current = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+        settings.REST_FRAMEWORK = {
+            **settings.REST_FRAMEWORK,
+            "DEFAULT_THROTTLE_RATES": {**current, **rates},
+        }
+
+    return set_rates
 
 
 @pytest.fixture

@@ -27,7 +27,8 @@ Environment (all optional outside production):
   DJANGO_SECURE_HSTS_SECONDS HSTS max-age (production default one year)
   DJANGO_SECURE_PROXY_SSL_HEADER  `true` when a proxy that sets X-Forwarded-Proto terminates TLS
   CSRF_TRUSTED_ORIGINS       comma-separated, for the admin behind a proxy
-  THROTTLE_AUTH_RATE, THROTTLE_FUNDING_RATE  e.g. `20/min`
+  THROTTLE_AUTH_RATE, THROTTLE_FUNDING_RATE  e.g. `20/min` (per address; per user)
+  THROTTLE_AUTH_ACCOUNT_RATE sign-in attempts per account name, any address (default 20/min)
   DJANGO_NUM_PROXIES         proxies in front that append to X-Forwarded-For (default 0)
   LOG_LEVEL, LOG_FORMAT      LOG_FORMAT=json (production default) or `text`
   RECORDING_BASE_URL         where ended streams' recordings are published
@@ -215,6 +216,8 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "LOCATION": "allmine",
+            # Room for every throttle counter of a burst: culling one would reset its count.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
         }
     }
 
@@ -279,7 +282,15 @@ CORS_ALLOW_HEADERS = (
     "idempotency-key",
     "x-request-id",
 )
-CORS_EXPOSE_HEADERS = ("X-Total-Count", "X-Request-ID", "Retry-After", "Idempotent-Replayed")
+CORS_EXPOSE_HEADERS = (
+    "X-Total-Count",
+    "X-Request-ID",
+    "Retry-After",
+    "Idempotent-Replayed",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
+)
 CORS_PREFLIGHT_MAX_AGE = 3600
 
 APPEND_SLASH = False
@@ -302,10 +313,12 @@ REST_FRAMEWORK = {
     "DEFAULT_METADATA_CLASS": "allmine.api.metadata.ApiMetadata",
     "DEFAULT_SCHEMA_CLASS": "allmine.api.schema.EnvelopeAutoSchema",
     "UNAUTHENTICATED_USER": None,
-    # Views name their scope (`throttle_scope`); rates per user (or per IP when anonymous).
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
+    # Views name their scope (`throttle_scope`); rates per user (or per IP when anonymous),
+    # counted atomically in the cache (allmine/api/throttling.py).
+    "DEFAULT_THROTTLE_CLASSES": ["allmine.api.throttling.ScopedThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "auth": os.environ.get("THROTTLE_AUTH_RATE", "20/min"),
+        "auth_account": os.environ.get("THROTTLE_AUTH_ACCOUNT_RATE", "20/min"),
         "funding": os.environ.get("THROTTLE_FUNDING_RATE", "60/min"),
     },
     "COERCE_DECIMAL_TO_STRING": False,

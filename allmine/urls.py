@@ -3,6 +3,7 @@ from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import include, path, re_path
 
+from allmine.admin_login import ThrottledAdminAuthenticationForm, admin_login
 from allmine.api import views as api_views
 from allmine.api.health import HealthView
 
@@ -12,8 +13,12 @@ def favicon(request):
     return redirect(static("allmine/favicon.svg"), permanent=True)
 
 
+admin.site.login_form = ThrottledAdminAuthenticationForm
+
 urlpatterns = [
     path("favicon.ico", favicon),
+    # Before the admin's own URLs: its login page with the sign-in rate limits.
+    path("admin/login/", admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
     path("api/v1/health", HealthView.as_view(), name="health"),
     path("api/v1/", include("users.urls")),

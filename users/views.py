@@ -9,7 +9,9 @@ from rest_framework.views import APIView
 
 from allmine.api.pagination import ListPagination, paged_serializer
 from allmine.api.schema import envelope_responses
+from allmine.api.throttling import AddressFailOpenThrottle, ScopedThrottle, SignInAccountThrottle
 from users import services
+from users.authentication import BearerJWTAuthentication
 from users.models import CreditLedgerEntry
 from users.selectors import KNOWN_TRANSACTION_TYPES, Direction, ledger_entries_for_user
 from users.serializers import (
@@ -22,9 +24,22 @@ from users.serializers import (
 )
 
 
-class LoginView(APIView):
+class SignInView(APIView):
+    """Login and refresh: no authentication, so an `Authorization` header sent here is ignored
+    and cannot move the caller out of the address's throttle bucket."""
+
+    authentication_classes = []
     permission_classes = [AllowAny]
     throttle_scope = "auth"
+
+    def get_authenticate_header(self, request):
+        # Keeps wrong credentials a 401 with `WWW-Authenticate` (DRF answers 403 without it).
+        return BearerJWTAuthentication().authenticate_header(request)
+
+
+class LoginView(SignInView):
+    # Counted per address and per account name (allmine/api/throttling.py); fails closed.
+    throttle_classes = [ScopedThrottle, SignInAccountThrottle]
 
     @extend_schema(
         operation_id="auth_login",
@@ -50,9 +65,9 @@ class LoginView(APIView):
         return Response(TokenPairSerializer(pair).data)
 
 
-class RefreshView(APIView):
-    permission_classes = [AllowAny]
-    throttle_scope = "auth"
+class RefreshView(SignInView):
+    # Counted per address; fails open (refresh tokens are signed and cannot be guessed).
+    throttle_classes = [AddressFailOpenThrottle]
 
     @extend_schema(
         operation_id="auth_refresh",

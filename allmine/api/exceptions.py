@@ -18,6 +18,7 @@ from rest_framework.views import exception_handler
 
 from allmine.api.envelope import error_messages
 from allmine.api.errors import DomainError
+from allmine.api.throttling import rate_limit_headers
 
 logger = logging.getLogger(__name__)
 
@@ -79,4 +80,7 @@ def envelope_exception_handler(exc, context):
     else:
         details = []
     response.data = error_messages(response.status_code, *details)
+    if isinstance(exc, exceptions.Throttled) and context.get("request") is not None:
+        for name, value in rate_limit_headers(context["request"]).items():
+            response[name] = value
     return response

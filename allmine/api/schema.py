@@ -8,7 +8,8 @@ Views say what is specific to them with `@extend_schema(responses=envelope_respo
   parameters, 429 when it is throttled, 500 and 503;
 - response headers: `X-Request-ID` on every response, `X-Total-Count` on a paged list,
   `Idempotent-Replayed` on the success of an operation taking `Idempotency-Key`,
-  `Retry-After` on 429 and 503, `WWW-Authenticate` on 401, `Allow` on 405;
+  `Retry-After` on 429 and 503, `RateLimit-Limit/Remaining/Reset` on 429, `WWW-Authenticate`
+  on 401, `Allow` on 405;
 - `required` for every field a response always carries (model fields with defaults too);
   only a field declared `required=False` on a serializer may be absent from a response;
 - a `pattern` refusing NUL characters on every request string the server refuses them in.
@@ -72,6 +73,18 @@ RESPONSE_HEADERS = {
     "Retry-After": (
         {"type": "integer", "minimum": 0},
         "Seconds to wait before retrying.",
+    ),
+    "RateLimit-Limit": (
+        {"type": "integer", "minimum": 1},
+        "Requests allowed per window in the bucket that refused this one.",
+    ),
+    "RateLimit-Remaining": (
+        {"type": "integer", "minimum": 0},
+        "Requests left in that window: 0 on a 429.",
+    ),
+    "RateLimit-Reset": (
+        {"type": "integer", "minimum": 1},
+        "Seconds until that window ends.",
     ),
     "Allow": (
         {"type": "string"},
@@ -297,6 +310,9 @@ class EnvelopeAutoSchema(AutoSchema):
                 wanted["Idempotent-Replayed"] = False
         if code in (429, 503):
             wanted["Retry-After"] = True
+        if code == 429:
+            for name in ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"):
+                wanted[name] = False
         if code == 401:
             wanted["WWW-Authenticate"] = True
         if code == 405:

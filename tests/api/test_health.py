@@ -105,7 +105,7 @@ def test_both_down_names_both(api_client):
 
 def test_is_never_throttled(api_client):
     # Every rate-limited view answers 429 while throttles refuse everything; health does not.
-    throttle = "rest_framework.throttling.SimpleRateThrottle"
+    throttle = "allmine.api.throttling.FixedWindowThrottle"
     with (
         mock.patch(f"{throttle}.allow_request", return_value=False),
         mock.patch(f"{throttle}.wait", return_value=60),

@@ -193,7 +193,8 @@ def test_cors_exposes_total_and_request_id(auth_client, settings):
 def test_cors_exposes_every_header_a_browser_client_reads(
     auth_client, api_client, settings, signed_in
 ):
-    """Success and error alike: the total, the request id, the replay flag and Retry-After."""
+    """Success and error alike: the total, the request id, the replay flag, Retry-After and
+    the rate-limit headers of a 429."""
     settings.CORS_ALLOWED_ORIGINS = ["https://app.allmine.example"]
     client = auth_client if signed_in else api_client
 
@@ -201,7 +202,10 @@ def test_cors_exposes_every_header_a_browser_client_reads(
 
     assert response.status_code == (200 if signed_in else 401)
     exposed = {name.strip() for name in response["Access-Control-Expose-Headers"].split(",")}
-    assert exposed == {"X-Total-Count", "Idempotent-Replayed", "Retry-After", "X-Request-ID"}
+    assert exposed == {
+        "X-Total-Count", "Idempotent-Replayed", "Retry-After", "X-Request-ID",
+        "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset",
+    }  # fmt: skip
     assert response["Access-Control-Allow-Origin"] == "https://app.allmine.example"
 
 

@@ -2,7 +2,6 @@
 
 import pytest
 from django.db.models import Sum
-from rest_framework.throttling import ScopedRateThrottle
 
 from crowdfunding.models import Contribution, IdempotencyRecord
 from livestreams.models import LiveStream
@@ -372,9 +371,8 @@ class TestIdempotencyKey:
         assert money_snapshot() == before
 
 
-def test_money_endpoints_are_throttled(auth_client, funder, stream, monkeypatch):
-    rates = {**ScopedRateThrottle.THROTTLE_RATES, "funding": "2/min"}
-    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", rates)
+def test_money_endpoints_are_throttled(auth_client, funder, stream, throttle_rates):
+    throttle_rates(funding="2/min")
 
     statuses = [
         auth_client.post(fund_url(stream.id), {"amount": 1}, format="json").status_code

@@ -10,7 +10,6 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from rest_framework.throttling import ScopedRateThrottle
 
 from allmine.api.formats import format_datetime
 from crowdfunding.models import Contribution, MiniCrowdFunding, MiniCrowdFundingSupport
@@ -902,9 +901,8 @@ class TestDelete:
         assert again.json()["data"] == first.json()["data"]
         assert money_snapshot() == after_first
 
-    def test_delete_is_throttled_as_a_money_endpoint(self, client_for, monkeypatch):
-        rates = {**ScopedRateThrottle.THROTTLE_RATES, "funding": "1/min"}
-        monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", rates)
+    def test_delete_is_throttled_as_a_money_endpoint(self, client_for, throttle_rates):
+        throttle_rates(funding="1/min")
         first = LiveStreamFactory()
         second = LiveStreamFactory(creator=first.creator)
         client = client_for(first.creator)

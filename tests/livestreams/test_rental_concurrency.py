@@ -8,7 +8,6 @@ import pytest
 from django.core.management import call_command
 from django.db import connections
 from rest_framework.test import APIClient
-from rest_framework.throttling import ScopedRateThrottle
 
 from conftest import access_token_for
 from livestreams.models import ReplayRental, ReplayRentalCharge
@@ -21,9 +20,8 @@ REQUESTS = 50
 
 
 @pytest.mark.django_db(transaction=True)
-def test_fifty_parallel_rents_of_one_user_charge_once(monkeypatch):
-    rates = {**ScopedRateThrottle.THROTTLE_RATES, "funding": "1000/min"}
-    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", rates)
+def test_fifty_parallel_rents_of_one_user_charge_once(throttle_rates):
+    throttle_rates(funding="1000/min")
     stream = EndedStreamFactory(replay_credit_price=40)
     user = UserFactory()
     credits_grant(user=user, amount=1000)

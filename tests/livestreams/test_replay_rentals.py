@@ -5,7 +5,6 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.throttling import ScopedRateThrottle
 
 from livestreams.models import LiveStream, ReplayRental, ReplayRentalCharge
 from livestreams.services import replay_rentals_refund_for_stream
@@ -306,9 +305,8 @@ def test_idempotency_key_replays_the_first_response(auth_client, viewer, stream,
     assert ReplayRentalCharge.objects.count() == 1
 
 
-def test_rent_is_throttled(auth_client, viewer, stream, monkeypatch):
-    rates = {**ScopedRateThrottle.THROTTLE_RATES, "funding": "2/min"}
-    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", rates)
+def test_rent_is_throttled(auth_client, viewer, stream, throttle_rates):
+    throttle_rates(funding="2/min")
 
     statuses = [auth_client.post(rent_url(stream.id)).status_code for _ in range(3)]
 

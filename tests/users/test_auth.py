@@ -142,14 +142,8 @@ class TestLogin:
         assert response.status_code == 400
         assert response.json()["errors"] == ["Validation failed", *details]
 
-    def test_login_is_throttled(self, api_client, user, monkeypatch):
-        from rest_framework.throttling import ScopedRateThrottle
-
-        monkeypatch.setattr(
-            ScopedRateThrottle,
-            "THROTTLE_RATES",
-            {**ScopedRateThrottle.THROTTLE_RATES, "auth": "3/min"},
-        )
+    def test_login_is_throttled(self, api_client, user, throttle_rates):
+        throttle_rates(auth="3/min")
         statuses = [login(api_client, user.username, "wrong").status_code for _ in range(4)]
 
         assert statuses == [401, 401, 401, 429]
@@ -318,11 +312,8 @@ class TestBadTokens:
         assert response.json()["errors"] == ["Insufficient permissions", "Account suspended"]
 
 
-def test_forged_forwarded_for_does_not_dodge_the_login_throttle(api_client, user, monkeypatch):
-    from rest_framework.throttling import ScopedRateThrottle
-
-    rates = {**ScopedRateThrottle.THROTTLE_RATES, "auth": "3/min"}
-    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", rates)
+def test_forged_forwarded_for_does_not_dodge_the_login_throttle(api_client, user, throttle_rates):
+    throttle_rates(auth="3/min", auth_account="100/min")
     statuses = [
         api_client.post(
             LOGIN,
