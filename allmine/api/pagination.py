@@ -30,8 +30,6 @@ class HeaderTotalPagination(BasePagination):
     """
 
     total_header = "X-Total-Count"
-    default_limit = 100
-    max_limit = 100
 
     def paginate_queryset(self, queryset, request, view=None):
         params = {

@@ -83,7 +83,10 @@ def test_one_log_line_per_request_with_its_fields(auth_client, user, caplog):
 
     (line,) = request_lines(caplog)
     assert line.request_id == "r-1"
-    assert line.getMessage() == "GET /api/v1/live-stream/funded 200"
+    assert line.getMessage() == (
+        f"GET /api/v1/live-stream/funded 200 {line.http['duration_ms']}ms "
+        f"user={user.pk} client=127.0.0.1"
+    )
     assert line.http["method"] == "GET"
     assert line.http["path"] == "/api/v1/live-stream/funded"
     assert line.http["status"] == 200
@@ -160,6 +163,10 @@ def test_a_path_cannot_forge_a_log_line(api_client, caplog, settings, log_format
     line = formatter.format(record)
     assert "\n" not in line and "\r" not in line and "\u2028" not in line and "\x1b" not in line
     if log_format == "text":
-        assert line.endswith("GET /api/v1/nothing\\x0a" + forged + "\\x0d\\u2028\\x1b[31m 404")
+        assert re.search(
+            re.escape("GET /api/v1/nothing\\x0a" + forged + "\\x0d\\u2028\\x1b[31m 404 ")
+            + r"[0-9.]+ms user=- client=127\.0\.0\.1$",
+            line,
+        )
     else:
         assert json.loads(line)["http"]["path"] == "/api/v1/nothing\n" + forged + "\r\u2028\x1b[31m"
