@@ -16,6 +16,26 @@ class FundingStatus(models.TextChoices):
     REFUNDED = "refunded", "Refunded"
 
 
+def ledger_links_match_status(name: str) -> models.CheckConstraint:
+    """A paid record's status and its ledger links agree: completed — its debit, no refund;
+    refunded — its debit, its refund row and the refund's time; pending or failed — no refund.
+    (`audit_ledger` then checks the amounts; this makes the shape impossible to get wrong.)"""
+    no_refund = Q(refund_ledger_entry__isnull=True, refunded_at__isnull=True)
+    return models.CheckConstraint(
+        condition=(
+            (Q(status=FundingStatus.COMPLETED, ledger_entry__isnull=False) & no_refund)
+            | Q(
+                status=FundingStatus.REFUNDED,
+                ledger_entry__isnull=False,
+                refund_ledger_entry__isnull=False,
+                refunded_at__isnull=False,
+            )
+            | (Q(status__in=[FundingStatus.PENDING, FundingStatus.FAILED]) & no_refund)
+        ),
+        name=name,
+    )
+
+
 class PaidRecord(models.Model):
     """Credits a user gave, backed by its ledger rows: the debit, and the refund if any.
 
@@ -60,6 +80,7 @@ class Contribution(PaidRecord):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=1), name="contribution_amount_positive"),
+            ledger_links_match_status("contribution_ledger_links_match_status"),
         ]
         permissions = [("refund_contribution", "Can refund contributions")]
 
@@ -119,6 +140,7 @@ class MiniCrowdFundingSupport(PaidRecord):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=1), name="support_amount_positive"),
+            ledger_links_match_status("support_ledger_links_match_status"),
         ]
 
     def __str__(self) -> str:

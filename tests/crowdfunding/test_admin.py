@@ -14,12 +14,14 @@ from crowdfunding.models import (
     MiniCrowdFunding,
     MiniCrowdFundingSupport,
 )
+from crowdfunding.services import mini_crowd_funding_support_create
 from livestreams.models import LiveStream
 from tests.crowdfunding.factories import ContributionFactory, MiniCrowdFundingFactory
 from tests.crowdfunding.money import money_snapshot
 from tests.livestreams.factories import LiveStreamFactory
 from tests.users.factories import UserFactory
 from users.models import CreditLedgerEntry
+from users.services import credits_grant
 
 pytestmark = pytest.mark.django_db
 
@@ -35,11 +37,13 @@ def _queries_for(client, url: str) -> int:
 
 
 def _support(mini=None, user=None, amount: int = 30) -> MiniCrowdFundingSupport:
-    return MiniCrowdFundingSupport.objects.create(
-        user=user or UserFactory(),
-        mini_crowd_funding=mini or MiniCrowdFundingFactory(),
-        amount=amount,
-    )
+    """A paid support, made as the API makes it (its ledger debit included)."""
+    user = user or UserFactory()
+    mini = mini or MiniCrowdFundingFactory(goal=1_000_000)
+    credits_grant(user=user, amount=amount)
+    return mini_crowd_funding_support_create(
+        user=user, stream_id=mini.stream_id, mini_crowd_funding_id=mini.pk, amount=amount
+    ).support
 
 
 def _ids(response) -> list[str]:
