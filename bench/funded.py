@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / ".data"
 RESULTS = ROOT / "bench" / "results"
 PG_SERVER = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
+PG_PREFIX = os.environ.get("BENCH_POSTGRES_PREFIX", "allmine_bench")  # database name prefix
 SEED = 42
 URL = "/api/v1/live-stream/funded"
 NAIVE_URL = "/bench/naive/live-stream/funded"
@@ -50,7 +51,7 @@ SIZES = {
 def database_url(backend: str, size: str) -> str:
     if backend == "sqlite":
         return f"sqlite:///{DATA / f'{size}.sqlite3'}"
-    return f"{PG_SERVER}/allmine_bench_{size}"
+    return f"{PG_SERVER}/{PG_PREFIX}_{size}"
 
 
 # --- workers (run in subprocesses with DATABASE_URL set) ----------------------------------
@@ -196,7 +197,7 @@ def _prepare_database(backend: str, size: str) -> None:
         return
     import psycopg
 
-    name = f"allmine_bench_{size}"
+    name = f"{PG_PREFIX}_{size}"
     with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if not exists:

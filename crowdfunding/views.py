@@ -8,7 +8,11 @@ from allmine.api.pagination import HeaderTotalPagination
 from allmine.api.schema import envelope_responses
 from crowdfunding import services
 from crowdfunding.idempotency import idempotent_response
-from crowdfunding.selectors import funded_streams_for_user, stream_object_for
+from crowdfunding.selectors import (
+    crowdfunded_stream_rows,
+    funded_streams_for_user,
+    stream_object_for,
+)
 from crowdfunding.serializers import (
     AmountInputSerializer,
     CrowdfundedLiveStreamSerializer,
@@ -40,7 +44,14 @@ class FundedLiveStreamViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         tags=["Live Streams"],
     )
     def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
+        user = request.user
+        rows = self.paginator.paginate_queryset(
+            self.get_queryset(),
+            request,
+            view=self,
+            rows=lambda page: crowdfunded_stream_rows(user=user, streams=page),
+        )
+        return self.paginator.get_paginated_response(self.get_serializer(rows, many=True).data)
 
 
 OBJECT_ID_SCHEMA = {"type": "string", "pattern": "^[0-9a-f]{24}$"}
