@@ -8,11 +8,7 @@ from allmine.api.pagination import HeaderTotalPagination
 from allmine.api.schema import envelope_responses
 from crowdfunding import services
 from crowdfunding.idempotency import idempotent_response
-from crowdfunding.selectors import (
-    crowdfunded_stream_rows,
-    funded_streams_for_user,
-    stream_object_for,
-)
+from crowdfunding.selectors import funded_streams_for_user, stream_object_for
 from crowdfunding.serializers import (
     AmountInputSerializer,
     CrowdfundedLiveStreamSerializer,
@@ -28,6 +24,7 @@ class FundedLiveStreamViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     pagination_class = HeaderTotalPagination
 
     def get_queryset(self):
+        # Not a QuerySet: `FundedStreams`, whose pages are stream rows (see its docstring).
         return funded_streams_for_user(user=self.request.user)
 
     @extend_schema(
@@ -44,14 +41,7 @@ class FundedLiveStreamViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         tags=["Live Streams"],
     )
     def list(self, request, *args, **kwargs):
-        user = request.user
-        rows = self.paginator.paginate_queryset(
-            self.get_queryset(),
-            request,
-            view=self,
-            rows=lambda page: crowdfunded_stream_rows(user=user, streams=page),
-        )
-        return self.paginator.get_paginated_response(self.get_serializer(rows, many=True).data)
+        return super().list(request, *args, **kwargs)
 
 
 OBJECT_ID_SCHEMA = {"type": "string", "pattern": "^[0-9a-f]{24}$"}

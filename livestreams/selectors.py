@@ -8,15 +8,15 @@ of queries, without model instances.
 """
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 from django.db import models
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from allmine.compiled import CompiledQuery
 from livestreams.models import Broadcaster, LiveStream, ReplayRental, StreamGuest
 from users.models import User
 from users.selectors import USER_SUMMARY_FIELDS, user_summary_row
@@ -139,9 +139,10 @@ def caller_replay_access(
     )
 
 
-def caller_rentals(*, user: User) -> QuerySet[ReplayRental]:
-    """The rentals that give the caller replay access, latest first (one place to filter them)."""
-    return ReplayRental.objects.filter(user=user).order_by("-rented_at", "-id")
+def caller_rentals(*, user_id: str) -> QuerySet[ReplayRental]:
+    """The user's rentals that count for replay access, latest first: the one place that says
+    which rentals count (the list's read path and the instance checks both start here)."""
+    return ReplayRental.objects.filter(user_id=user_id).order_by("-rented_at", "-id")
 
 
 # --- the rules applied to one model instance (service checks) -------------------------------
@@ -195,7 +196,7 @@ def replay_access_for(
     rental = None
     if user is not None:
         rental = (
-            caller_rentals(user=user)
+            caller_rentals(user_id=user.pk)
             .filter(stream=stream)
             .values_list("rented_at", "expires_at")
             .first()
@@ -220,60 +221,80 @@ STREAM_FIELDS = (
     "planned_start_date", "ended_at", "planned_end_date", "created_at", "updated_at",
     "funding_goal", "collected_funding", "deleted_at",
 )  # fmt: skip
-_CREATOR_FIELDS = tuple(f"creator__{name}" for name in USER_SUMMARY_FIELDS)
-_GUEST_FIELDS = tuple(f"user__{name}" for name in USER_SUMMARY_FIELDS)
 BROADCASTER_FIELDS = ("user_id", "role", "uid", "has_joined")
 
 
-def live_stream_rows(*, user: User | None, streams: QuerySet[LiveStream]) -> list[dict]:
-    """One row (a dict of model field names) per stream of `streams`, in its order, with what the
-    stream object shows: `creator` and `guests` (user summary rows), `broadcasters`, and the
-    caller's `role` and `replay_access`, each computed once. Four queries (three without a
-    caller), whatever the number of streams; `streams` may be sliced.
+def stream_values(streams: QuerySet[LiveStream]) -> QuerySet:
+    """`streams` as the tuples `live_stream_rows` reads: STREAM_FIELDS, then the creator's
+    USER_SUMMARY_FIELDS (joined)."""
+    return streams.values_list(
+        *STREAM_FIELDS, *(f"creator__{name}" for name in USER_SUMMARY_FIELDS)
+    )
+
+
+_GUESTS = CompiledQuery(
+    lambda ids: (
+        StreamGuest.objects.filter(stream_id__in=ids)
+        .order_by("invited_at", "id")
+        .values_list("stream_id", *(f"user__{name}" for name in USER_SUMMARY_FIELDS))
+    ),
+    model=StreamGuest,
+)
+_BROADCASTERS = CompiledQuery(
+    lambda ids: (
+        Broadcaster.objects.filter(stream_id__in=ids)
+        .order_by("created_at", "id")
+        .values_list("stream_id", *BROADCASTER_FIELDS)
+    ),
+    model=Broadcaster,
+)
+_CALLER_RENTALS = CompiledQuery(
+    lambda user_id, ids: (
+        caller_rentals(user_id=user_id)
+        .filter(stream_id__in=ids)
+        .values_list("stream_id", "rented_at", "expires_at")
+    ),
+    model=ReplayRental,
+)
+_STREAM_COUNT = len(STREAM_FIELDS)
+
+
+def live_stream_rows(*, user: User | None, stream_values: Sequence[Sequence]) -> list[dict]:
+    """One row (a dict of model field names) per tuple of `stream_values` (see
+    `stream_values()`), in that order, with what the stream object shows: `creator` and
+    `guests` (user summary rows), `broadcasters`, and the caller's `role` and `replay_access`,
+    each computed once. Three queries (two without a caller), whatever the number of streams.
     """
-    rows = list(streams.values(*STREAM_FIELDS, *_CREATOR_FIELDS))
-    if not rows:
-        return rows
+    if not stream_values:
+        return []
+    rows = []
+    for values in stream_values:
+        row = dict(zip(STREAM_FIELDS, values[:_STREAM_COUNT], strict=True))
+        row["creator"] = user_summary_row(values[_STREAM_COUNT:])
+        rows.append(row)
     ids = [row["id"] for row in rows]
 
     guests = defaultdict(list)
-    guest_rows = (
-        StreamGuest.objects.filter(stream_id__in=ids)
-        .order_by("invited_at", "id")
-        .values_list("stream_id", *_GUEST_FIELDS)
-    )
-    for stream_id, *values in guest_rows:
+    for stream_id, *values in _GUESTS.rows(ids=ids):
         guests[stream_id].append(user_summary_row(values))
-
     broadcasters = defaultdict(list)
-    for row in (
-        Broadcaster.objects.filter(stream_id__in=ids)
-        .order_by("created_at", "id")
-        .values("stream_id", *BROADCASTER_FIELDS)
-    ):
-        broadcasters[row.pop("stream_id")].append(row)
-
+    for stream_id, *values in _BROADCASTERS.rows(ids=ids):
+        broadcasters[stream_id].append(dict(zip(BROADCASTER_FIELDS, values, strict=True)))
     rentals = {}
     if user is not None:
         # Latest first, so the first row seen per stream is the caller's latest rental.
-        for stream_id, rented_at, expires_at in (
-            caller_rentals(user=user)
-            .filter(stream_id__in=ids)
-            .values_list("stream_id", "rented_at", "expires_at")
-        ):
+        for stream_id, rented_at, expires_at in _CALLER_RENTALS.rows(user_id=user.pk, ids=ids):
             rentals.setdefault(stream_id, (rented_at, expires_at))
 
     user_id = user.pk if user is not None else None
     now = timezone.now()
     for row in rows:
         stream_id = row["id"]
-        creator = user_summary_row([row.pop(name) for name in _CREATOR_FIELDS])
-        row["creator"] = creator
         row["guests"] = stream_guests = guests.get(stream_id, [])
         row["broadcasters"] = stream_broadcasters = broadcasters.get(stream_id, [])
         role = caller_role(
             user_id=user_id,
-            creator_id=creator["id"],
+            creator_id=row["creator"]["id"],
             guest_ids=[guest["id"] for guest in stream_guests],
             guest_broadcaster_ids=[
                 b["user_id"] for b in stream_broadcasters if b["role"] == _GUEST_BROADCASTER
@@ -298,13 +319,3 @@ def live_stream_rows(*, user: User | None, streams: QuerySet[LiveStream]) -> lis
             now=now,
         )
     return rows
-
-
-def price_value(price: Decimal | None) -> float | None:
-    """A stream's price as the JSON number the API shows."""
-    return None if price is None else float(price)
-
-
-def streams_by_ids(ids: Iterable[str]) -> QuerySet[LiveStream]:
-    """Not deleted streams among `ids` (in no particular order)."""
-    return LiveStream.objects.alive().filter(pk__in=list(ids))

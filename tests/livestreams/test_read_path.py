@@ -17,6 +17,7 @@ from livestreams.selectors import (
     replay_access_for,
     stream_is_rentable,
     stream_role_for,
+    stream_values,
 )
 from livestreams.serializers import BroadcasterSerializer, ReplayAccessSerializer
 from tests.crowdfunding.factories import MiniCrowdFundingFactory
@@ -99,7 +100,10 @@ def test_rows_and_instances_apply_the_same_rules(streams_and_callers):
     seen = set()
     for caller in callers:
         rows = live_stream_rows(
-            user=caller, streams=LiveStream.objects.filter(pk__in=[s.pk for s in streams])
+            user=caller,
+            stream_values=list(
+                stream_values(LiveStream.objects.filter(pk__in=[s.pk for s in streams]))
+            ),
         )
         by_id = {row["id"]: row for row in rows}
         for stream in streams:
