@@ -27,9 +27,14 @@ class CompiledQuery:
     `LIMIT`/`OFFSET` as parameters (SQLite and PostgreSQL), so every page shares one SQL;
     `count(**params)` counts the rows in SQL."""
 
-    def __init__(self, build: Callable[..., QuerySet], *, model: type[Model]):
+    def __init__(self, build: Callable[..., QuerySet], *, model: type[Model], convert=True):
+        """`convert=False` leaves the values as the database driver returns them (on SQLite
+        and PostgreSQL: naive or aware UTC datetimes, JSON as text, a decimal as a float or
+        a Decimal): for a hot read that handles those itself and skips a Python call per
+        value."""
         self._build = build
         self._model = model
+        self._convert = convert
         self._compiled: dict = {}
 
     def count(self, **params) -> int:
@@ -103,6 +108,8 @@ class CompiledQuery:
             sql += " LIMIT %s OFFSET %s"
         if count:
             sql, converters = f"SELECT COUNT(*) FROM ({sql}) counted", []
+        elif not self._convert:
+            converters = []
         else:
             fields = [column[0] for column in compiler.select[: compiler.col_count]]
             converters = [

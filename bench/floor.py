@@ -64,20 +64,19 @@ MINIS_SQL = (
 
 
 def _date(value) -> str | None:
-    """`2026-05-22T16:11:27.028Z` from SQLite's text or PostgreSQL's datetime (both UTC)."""
+    """`2026-05-22T16:11:27.028Z` from SQLite's naive datetime (sqlite3 parses the column with
+    the converter Django registers) or PostgreSQL's aware one, both UTC."""
     if value is None:
         return None
-    if isinstance(value, str):  # SQLite: 'YYYY-MM-DD HH:MM:SS[.ffffff]'
-        return f"{value[:10]}T{value[11:19]}.{value[20:23] or '000'}Z"
+    if value.tzinfo is None:
+        return value.isoformat(timespec="milliseconds") + "Z"
     if value.tzinfo is not UTC:
         value = value.astimezone(UTC)
     return value.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def _moment(value) -> datetime:
-    if isinstance(value, str):
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
-    return value
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def _size(item):

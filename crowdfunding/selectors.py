@@ -65,13 +65,15 @@ def funded_streams_for_user(*, user: User) -> FundedStreams:
 
 
 _FUNDED_PAGE = CompiledQuery(
-    lambda user_id: stream_values(_funded_streams(user_id)), model=LiveStream
+    lambda user_id: stream_values(_funded_streams(user_id)), model=LiveStream, convert=False
 )
 _FUNDED_IDS = CompiledQuery(
     lambda user_id: _funded_streams(user_id).order_by().values_list("pk"), model=LiveStream
 )
 _STREAMS_BY_ID = CompiledQuery(
-    lambda ids: stream_values(LiveStream.objects.alive().filter(pk__in=ids)), model=LiveStream
+    lambda ids: stream_values(LiveStream.objects.alive().filter(pk__in=ids)),
+    model=LiveStream,
+    convert=False,
 )
 _MINIS = CompiledQuery(
     lambda ids: (
@@ -80,6 +82,7 @@ _MINIS = CompiledQuery(
         .values_list("stream_id", *MINI_CROWD_FUNDING_FIELDS)
     ),
     model=MiniCrowdFunding,
+    convert=False,
 )
 
 

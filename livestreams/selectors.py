@@ -9,13 +9,14 @@ of queries, without model instances.
 
 from collections import defaultdict
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.db import models
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from allmine.api.formats import as_utc
 from allmine.compiled import CompiledQuery
 from livestreams.models import Broadcaster, LiveStream, ReplayRental, StreamGuest
 from users.models import User
@@ -43,8 +44,9 @@ class ReplayStatus(models.TextChoices):
     UNAVAILABLE = "unavailable", "Unavailable"
 
 
-@dataclass(frozen=True, slots=True)
-class ReplayAccess:
+class ReplayAccess(NamedTuple):
+    """The caller's access to a stream's replay (a NamedTuple: one per stream on every list)."""
+
     status: str
     can_rent: bool
     can_view_recording: bool
@@ -239,6 +241,7 @@ _GUESTS = CompiledQuery(
         .values_list("stream_id", *(f"user__{name}" for name in USER_SUMMARY_FIELDS))
     ),
     model=StreamGuest,
+    convert=False,
 )
 _BROADCASTERS = CompiledQuery(
     lambda ids: (
@@ -247,6 +250,7 @@ _BROADCASTERS = CompiledQuery(
         .values_list("stream_id", *BROADCASTER_FIELDS)
     ),
     model=Broadcaster,
+    convert=False,
 )
 _CALLER_RENTALS = CompiledQuery(
     lambda user_id, ids: (
@@ -255,6 +259,7 @@ _CALLER_RENTALS = CompiledQuery(
         .values_list("stream_id", "rented_at", "expires_at")
     ),
     model=ReplayRental,
+    convert=False,
 )
 _STREAM_COUNT = len(STREAM_FIELDS)
 
@@ -264,6 +269,9 @@ def live_stream_rows(*, user: User | None, stream_values: Sequence[Sequence]) ->
     `stream_values()`), in that order, with what the stream object shows: `creator` and
     `guests` (user summary rows), `broadcasters`, and the caller's `role` and `replay_access`,
     each computed once. Three queries (two without a caller), whatever the number of streams.
+
+    Values are as the database driver returns them (see `CompiledQuery`): datetimes naive UTC
+    on SQLite, `price` a float there; the serializers take either.
     """
     if not stream_values:
         return []
@@ -284,7 +292,8 @@ def live_stream_rows(*, user: User | None, stream_values: Sequence[Sequence]) ->
     if user is not None:
         # Latest first, so the first row seen per stream is the caller's latest rental.
         for stream_id, rented_at, expires_at in _CALLER_RENTALS.rows(user_id=user.pk, ids=ids):
-            rentals.setdefault(stream_id, (rented_at, expires_at))
+            if stream_id not in rentals:
+                rentals[stream_id] = (as_utc(rented_at), as_utc(expires_at))
 
     user_id = user.pk if user is not None else None
     now = timezone.now()

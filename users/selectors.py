@@ -2,6 +2,8 @@
 
 from collections.abc import Sequence
 
+import orjson
+
 MEDIA_FIELDS = ("id", "url", "type", "variants", "created_at", "updated_at")
 USER_SUMMARY_FIELDS = (
     "id", "username", "first_name", "last_name", "availability_status",
@@ -14,6 +16,8 @@ def user_summary_row(values: Sequence) -> dict:
     reads them (`.values_list(*USER_SUMMARY_FIELDS)`, or with a prefix through a join):
     `profile_photo` is a media row, or None when the user has none."""
     user_id, username, first_name, last_name, availability, *photo = values
+    if photo[0] is not None and isinstance(photo[3], (str, bytes)):  # JSON as the driver reads it
+        photo[3] = orjson.loads(photo[3])
     return {
         "id": user_id,
         "username": username,

@@ -18,10 +18,15 @@ def format_datetime(value: datetime | None) -> str | None:
         return None
     tzinfo = value.tzinfo
     if tzinfo is None:
-        value = value.replace(tzinfo=_UTC)
-    elif tzinfo is not _UTC:
+        return value.isoformat(timespec="milliseconds") + "Z"
+    if tzinfo is not _UTC:
         value = value.astimezone(_UTC)
     return value.isoformat(timespec="milliseconds")[:-6] + "Z"
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """An aware datetime; naive ones (SQLite's, read without Django's converters) are UTC."""
+    return value.replace(tzinfo=_UTC) if value is not None and value.tzinfo is None else value
 
 
 def now_timestamp() -> str:
