@@ -277,17 +277,19 @@ def live_stream_rows(*, user: User | None, stream_values: Sequence[Sequence]) ->
         return []
     rows = []
     for values in stream_values:
-        row = dict(zip(STREAM_FIELDS, values[:_STREAM_COUNT], strict=True))
-        row["creator"] = user_summary_row(values[_STREAM_COUNT:])
+        row = dict(zip(STREAM_FIELDS, values, strict=False))  # the stream's part of the tuple
+        row["creator"] = user_summary_row(values, _STREAM_COUNT)
         rows.append(row)
     ids = [row["id"] for row in rows]
 
     guests = defaultdict(list)
-    for stream_id, *values in _GUESTS.rows(ids=ids):
-        guests[stream_id].append(user_summary_row(values))
+    for values in _GUESTS.rows(ids=ids):
+        guests[values[0]].append(user_summary_row(values, 1))
     broadcasters = defaultdict(list)
-    for stream_id, *values in _BROADCASTERS.rows(ids=ids):
-        broadcasters[stream_id].append(dict(zip(BROADCASTER_FIELDS, values, strict=True)))
+    for stream_id, member_id, role, uid, has_joined in _BROADCASTERS.rows(ids=ids):
+        broadcasters[stream_id].append(
+            {"user_id": member_id, "role": role, "uid": uid, "has_joined": has_joined}
+        )
     rentals = {}
     if user is not None:
         # Latest first, so the first row seen per stream is the caller's latest rental.

@@ -11,20 +11,30 @@ USER_SUMMARY_FIELDS = (
 )  # fmt: skip
 
 
-def user_summary_row(values: Sequence) -> dict:
-    """A user summary row from the values of `USER_SUMMARY_FIELDS`, in that order, as a query
-    reads them (`.values_list(*USER_SUMMARY_FIELDS)`, or with a prefix through a join):
-    `profile_photo` is a media row, or None when the user has none."""
-    user_id, username, first_name, last_name, availability, *photo = values
-    if photo[0] is not None and isinstance(photo[3], (str, bytes)):  # JSON as the driver reads it
-        photo[3] = orjson.loads(photo[3])
+def user_summary_row(values: Sequence, start: int = 0) -> dict:
+    """A user summary row from the values of `USER_SUMMARY_FIELDS` found in `values` from
+    index `start` on, in that order, as a query reads them (`.values_list(...)`, with a
+    prefix through a join): `profile_photo` is a media row, or None when the user has none.
+    Indexed rather than sliced: it runs for every user of every list."""
+    photo = None
+    if values[start + 5] is not None:
+        variants = values[start + 8]
+        photo = {
+            "id": values[start + 5],
+            "url": values[start + 6],
+            "type": values[start + 7],
+            # JSON as the database driver reads it (text), or already decoded
+            "variants": orjson.loads(variants) if isinstance(variants, str) else variants,
+            "created_at": values[start + 9],
+            "updated_at": values[start + 10],
+        }
     return {
-        "id": user_id,
-        "username": username,
-        "first_name": first_name,
-        "last_name": last_name,
-        "availability_status": availability,
-        "profile_photo": None if photo[0] is None else dict(zip(MEDIA_FIELDS, photo, strict=True)),
+        "id": values[start],
+        "username": values[start + 1],
+        "first_name": values[start + 2],
+        "last_name": values[start + 3],
+        "availability_status": values[start + 4],
+        "profile_photo": photo,
     }
 
 
