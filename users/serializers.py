@@ -14,8 +14,12 @@ def _size_key(item: tuple[str, str]) -> tuple[int, str]:
 
 
 def sorted_variants(variants: dict | None) -> dict[str, str]:
-    """Pixel size (as a string) to URL, smallest first."""
-    return dict(sorted(variants.items(), key=_size_key)) if variants else {}
+    """Pixel size (as a string) to URL, smallest first (the same dict when it already is)."""
+    if not variants:
+        return {}
+    items = list(variants.items())
+    ordered = sorted(items, key=_size_key)
+    return variants if ordered == items else dict(ordered)
 
 
 class MediaSerializer(serializers.ModelSerializer):
