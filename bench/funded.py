@@ -463,7 +463,7 @@ def main() -> None:
         body += [f"## {title}", "", "```", text.rstrip(), "```", ""]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(body))
-    print(f"[bench] written to {out.relative_to(ROOT) if out.is_absolute() else out}")
+    print(f"[bench] written to {out}")
 
 
 if __name__ == "__main__":
