@@ -34,6 +34,7 @@ Smoke mode asserts the bodies and query counts, never time. Results go to stdout
 """
 
 import argparse
+import gc
 import json
 import os
 import random
@@ -191,6 +192,7 @@ def worker_measure(size: str, rounds: int, repeat: int, profile: int, explain: b
         assert row["endpoint_queries"] == row["floor_queries"] <= MAX_QUERIES, row
 
         times = {variant: [] for variant in VARIANTS}
+        gc.collect()  # start each caller's rounds without the garbage of the checks above
         for _ in range(rounds):
             for _ in range(repeat):
                 pair = ["endpoint", "floor"]
