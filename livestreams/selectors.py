@@ -175,14 +175,20 @@ def _broadcaster_ids(stream: LiveStream) -> tuple[set[str], set[str]]:
 
 def stream_role_for(*, stream: LiveStream, user: User | None) -> Role | None:
     """The caller's role in one stream, read from the database."""
+    return _role_and_broadcasters(stream, user)[0]
+
+
+def _role_and_broadcasters(stream: LiveStream, user: User | None) -> tuple[Role | None, set]:
     if user is None:
-        return None
-    return caller_role(
+        return None, set()
+    everyone, guest_broadcasters = _broadcaster_ids(stream)
+    role = caller_role(
         user_id=user.pk,
         creator_id=stream.creator_id,
         guest_ids=set(StreamGuest.objects.filter(stream=stream).values_list("user_id", flat=True)),
-        guest_broadcaster_ids=_broadcaster_ids(stream)[1],
+        guest_broadcaster_ids=guest_broadcasters,
     )
+    return role, everyone
 
 
 def replay_access_for(
@@ -192,9 +198,10 @@ def replay_access_for(
     role: Role | None = None,
     now: datetime | None = None,
 ) -> ReplayAccess:
-    """The caller's access to one stream's replay, read from the database."""
-    if user is not None and role is None:
-        role = stream_role_for(stream=stream, user=user)
+    """The caller's access to one stream's replay, read from the database (`role`, when the
+    caller has it already, is the caller's `stream_role_for` this stream)."""
+    computed_role, broadcasters = _role_and_broadcasters(stream, user)
+    role = role if role is not None else computed_role
     rental = None
     if user is not None:
         rental = (
@@ -205,7 +212,7 @@ def replay_access_for(
         )
     return caller_replay_access(
         role=role,
-        is_broadcaster=user is not None and user.pk in _broadcaster_ids(stream)[0],
+        is_broadcaster=user is not None and user.pk in broadcasters,
         rentable=stream_is_rentable(stream),
         recording_url=stream.recording_url,
         price=stream.replay_credit_price,
