@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 
 from allmine.ids import ObjectIdField
-from livestreams.models import LiveStream
+from livestreams.models import LiveStream, funding_percentage
 from users.models import CreditLedgerEntry
 
 
@@ -121,7 +121,7 @@ class MiniCrowdFunding(models.Model):
 
     @property
     def percentage(self) -> int:
-        return self.collected * 100 // self.goal if self.goal else 0
+        return funding_percentage(self.collected, self.goal)
 
 
 class MiniCrowdFundingSupport(PaidRecord):

@@ -3,12 +3,20 @@
 from rest_framework import serializers
 
 from allmine.api.fields import ApiDateTimeField, StrictCharField, StrictIntegerField
+from allmine.api.formats import format_datetime
 from crowdfunding.models import MiniCrowdFunding
 from crowdfunding.services import MAX_AMOUNT, MAX_MINI_GOAL, MIN_AMOUNT
-from livestreams.serializers import LiveStreamSerializer, ReplayRentalSerializer
+from livestreams.models import funding_percentage
+from livestreams.serializers import (
+    LiveStreamSerializer,
+    ReplayRentalSerializer,
+    live_stream_representation,
+)
 
 
 class MiniCrowdFundingSerializer(serializers.ModelSerializer):
+    # Reads a row of `crowdfunding.selectors.MINI_CROWD_FUNDING_FIELDS`.
+
     _id = serializers.CharField(source="id", read_only=True)
     collected = serializers.IntegerField(read_only=True)
     percentage = serializers.IntegerField(read_only=True)
@@ -28,9 +36,29 @@ class MiniCrowdFundingSerializer(serializers.ModelSerializer):
             "updatedAt",
         ]
 
+    def to_representation(self, mini: dict) -> dict:
+        return mini_crowd_funding_representation(mini)
+
+
+def mini_crowd_funding_representation(mini: dict) -> dict:
+    """The shape of MiniCrowdFundingSerializer from a row."""
+    return {
+        "_id": mini["id"],
+        "title": mini["title"],
+        "goal": mini["goal"],
+        "collected": mini["collected"],
+        "percentage": funding_percentage(mini["collected"], mini["goal"]),
+        "status": mini["status"],
+        "createdAt": format_datetime(mini["created_at"]),
+        "updatedAt": format_datetime(mini["updated_at"]),
+    }
+
 
 class CrowdfundedLiveStreamSerializer(LiveStreamSerializer):
     """The whole live stream object of API.md §3, mini crowd fundings last."""
+
+    # Reads a row of `crowdfunding.selectors.crowdfunded_stream_rows` (docstrings here become
+    # the OpenAPI description, so notes for developers are comments).
 
     miniCrowdFundings = MiniCrowdFundingSerializer(
         source="mini_crowd_fundings", many=True, read_only=True
@@ -38,6 +66,13 @@ class CrowdfundedLiveStreamSerializer(LiveStreamSerializer):
 
     class Meta(LiveStreamSerializer.Meta):
         fields = [*LiveStreamSerializer.Meta.fields, "miniCrowdFundings"]
+
+    def to_representation(self, stream: dict) -> dict:
+        data = live_stream_representation(stream)
+        data["miniCrowdFundings"] = [
+            mini_crowd_funding_representation(mini) for mini in stream["mini_crowd_fundings"]
+        ]
+        return data
 
 
 # --- Money endpoints: input and output --------------------------------------------------

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from allmine.api.schema import envelope_responses
 from crowdfunding import services as funding_services
 from crowdfunding.idempotency import idempotent_response
-from crowdfunding.selectors import stream_object_for
+from crowdfunding.selectors import mini_crowd_funding_row, stream_object_for
 from crowdfunding.serializers import (
     CrowdfundedLiveStreamSerializer,
     MiniCrowdFundingInputSerializer,
@@ -134,7 +134,10 @@ class LiveStreamViewSet(viewsets.GenericViewSet):
         mini = funding_services.mini_crowd_funding_create(
             user=request.user, stream_id=id, **body.validated_data
         )
-        return Response(MiniCrowdFundingSerializer(mini).data, status=status.HTTP_201_CREATED)
+        return Response(
+            MiniCrowdFundingSerializer(mini_crowd_funding_row(mini)).data,
+            status=status.HTTP_201_CREATED,
+        )
 
     @extend_schema(
         operation_id="live_stream_start",

@@ -24,6 +24,7 @@ class FundedLiveStreamViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     pagination_class = HeaderTotalPagination
 
     def get_queryset(self):
+        # Not a QuerySet: `FundedStreams`, whose pages are stream rows (see its docstring).
         return funded_streams_for_user(user=self.request.user)
 
     @extend_schema(

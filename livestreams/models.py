@@ -23,6 +23,16 @@ class Interest(models.TextChoices):
     BUSINESS = "business", "Business"
 
 
+def access_type(price) -> str:
+    """`paid` when the stream has a price above zero, else `free`."""
+    return "paid" if price and price > 0 else "free"
+
+
+def funding_percentage(collected: int, goal: int) -> int:
+    """Collected funding in whole percent of the goal, floored, not capped; 0 without a goal."""
+    return collected * 100 // goal if goal else 0
+
+
 class LiveStreamQuerySet(models.QuerySet):
     def alive(self):
         """Streams that are not soft-deleted: the only ones any list may show."""
@@ -110,13 +120,11 @@ class LiveStream(models.Model):
 
     @property
     def access_type(self) -> str:
-        return "paid" if self.price and self.price > 0 else "free"
+        return access_type(self.price)
 
     @property
     def funding_percentage(self) -> int:
-        if not self.funding_goal:
-            return 0
-        return self.collected_funding * 100 // self.funding_goal
+        return funding_percentage(self.collected_funding, self.funding_goal)
 
     @property
     def is_deleted(self) -> bool:

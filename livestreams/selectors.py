@@ -1,38 +1,52 @@
-"""Reads of the livestreams app: the caller's role and replay access, and the joins they need.
+"""Reads of the livestreams app: the caller's role and replay access, and stream rows.
 
-The functions that take a stream work on prefetched data only (`guest_links`, `broadcasters`,
-`caller_rentals`), so a list of streams costs a fixed number of queries.
+The rules (is a replay rentable, the caller's role, the caller's replay access) are written once,
+on plain values, and used two ways: by the instance checks a service makes on one `LiveStream`
+(`stream_is_rentable`, `stream_role_for`, `replay_access_for`), and by the row-based read path
+(`live_stream_rows`) that builds the stream object for any number of streams in a fixed number
+of queries, without model instances.
 """
 
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
-from django.db.models import Prefetch, QuerySet
+from django.db import models
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from allmine.api.formats import as_utc
+from allmine.compiled import CompiledQuery
 from livestreams.models import Broadcaster, LiveStream, ReplayRental, StreamGuest
 from users.models import User
+from users.selectors import USER_SUMMARY_FIELDS, user_summary_row
 
 RENTAL_DURATION = timedelta(hours=24)
 
 
-class Role:
-    HOST = "host"
-    GUEST = "guest"
-    AUDIENCE = "audience"
+class Role(models.TextChoices):
+    """The caller's part in a stream."""
+
+    HOST = "host", "Host"
+    GUEST = "guest", "Guest"
+    AUDIENCE = "audience", "Audience"
 
 
-class ReplayStatus:
-    OWNER = "owner"
-    PARTICIPANT = "participant"
-    RENTED = "rented"
-    EXPIRED = "expired"
-    AVAILABLE = "available"
-    UNAVAILABLE = "unavailable"
+class ReplayStatus(models.TextChoices):
+    """What the caller can do with a stream's replay."""
+
+    OWNER = "owner", "Owner"
+    PARTICIPANT = "participant", "Participant"
+    RENTED = "rented", "Rented"
+    EXPIRED = "expired", "Expired"
+    AVAILABLE = "available", "Available"
+    UNAVAILABLE = "unavailable", "Unavailable"
 
 
-@dataclass(frozen=True)
-class ReplayAccess:
+class ReplayAccess(NamedTuple):
+    """The caller's access to a stream's replay (a NamedTuple: one per stream on every list)."""
+
     status: str
     can_rent: bool
     can_view_recording: bool
@@ -42,122 +56,292 @@ class ReplayAccess:
     remaining_seconds: int | None
 
 
-def stream_prefetches(*, user: User | None) -> list:
-    """Prefetches that the stream serializer reads: guests, broadcasters, the caller's rentals."""
-    prefetches = [
-        Prefetch(
-            "guest_links",
-            queryset=StreamGuest.objects.select_related("user__profile_photo").order_by(
-                "invited_at", "id"
-            ),
-        ),
-        Prefetch("broadcasters", queryset=Broadcaster.objects.order_by("created_at", "id")),
-    ]
-    if user is not None:
-        prefetches.append(
-            Prefetch(
-                "rentals",
-                queryset=ReplayRental.objects.filter(user=user).order_by("-rented_at", "-id"),
-                to_attr="caller_rentals",
-            )
-        )
-    return prefetches
+# --- the rules, on plain values ------------------------------------------------------------
+
+_ENDED = LiveStream.Status.ENDED.value
+_SOLO = LiveStream.Type.SOLO.value
+_GUEST_BROADCASTER = Broadcaster.Role.GUEST.value
+_HOST, _GUEST, _AUDIENCE = Role.HOST, Role.GUEST, Role.AUDIENCE
+_VIEWING = frozenset({ReplayStatus.OWNER, ReplayStatus.PARTICIPANT, ReplayStatus.RENTED})
+_RENTING = frozenset({ReplayStatus.AVAILABLE, ReplayStatus.EXPIRED})
 
 
-def live_streams_with_details(*, user: User | None) -> QuerySet[LiveStream]:
-    """Visible streams with every join the stream object needs, soonest first."""
+def replay_is_rentable(
+    *,
+    status: str,
+    deleted_at: datetime | None,
+    recording_url: str,
+    is_active_replay_on_creator_profile: bool | None,
+    replay_credit_price: int | None,
+    live_stream_type: str,
+    has_guest: bool,
+) -> bool:
+    """A replay can be rented only once the stream ended with a recording offered for credits;
+    a duo stream's replay also needs its guest."""
     return (
-        LiveStream.objects.alive()
-        .select_related("creator__profile_photo")
-        .prefetch_related(*stream_prefetches(user=user))
-        .order_by("planned_start_date", "id")
+        status == _ENDED
+        and deleted_at is None
+        and bool(recording_url)
+        and is_active_replay_on_creator_profile is True
+        and bool(replay_credit_price)
+        and replay_credit_price > 0
+        and (live_stream_type == _SOLO or has_guest)
     )
 
 
-def _related_rows(stream: LiveStream, name: str):
-    """The rows of a to-many relation: the prefetched ones as they are (`.all()` on a prefetched
-    relation still builds a new QuerySet each call, the top cost of a 100-stream list in a
-    profile), or a query for a single stream that was not prefetched."""
-    cached = getattr(stream, "_prefetched_objects_cache", {}).get(name)
-    return cached if cached is not None else getattr(stream, name).all()
-
-
-def stream_role_for(*, stream: LiveStream, user: User | None) -> str | None:
-    """host (creator), guest (invited guest or guest broadcaster), audience, or None."""
-    if user is None:
+def caller_role(
+    *,
+    user_id: str | None,
+    creator_id: str,
+    guest_ids: Collection[str],
+    guest_broadcaster_ids: Collection[str],
+) -> Role | None:
+    """host (creator), guest (invited guest or guest broadcaster), audience; None signed out."""
+    if user_id is None:
         return None
-    if stream.creator_id == user.pk:
-        return Role.HOST
-    if any(link.user_id == user.pk for link in _related_rows(stream, "guest_links")):
-        return Role.GUEST
-    if any(
-        b.user_id == user.pk and b.role == Broadcaster.Role.GUEST
-        for b in _related_rows(stream, "broadcasters")
-    ):
-        return Role.GUEST
-    return Role.AUDIENCE
+    if creator_id == user_id:
+        return _HOST
+    if user_id in guest_ids or user_id in guest_broadcaster_ids:
+        return _GUEST
+    return _AUDIENCE
 
 
-def stream_is_rentable(stream: LiveStream) -> bool:
-    """A replay can be rented only once the stream ended with a recording offered for credits."""
-    if stream.status != LiveStream.Status.ENDED or stream.is_deleted:
-        return False
-    if not stream.recording_url or stream.is_active_replay_on_creator_profile is not True:
-        return False
-    if not stream.replay_credit_price or stream.replay_credit_price <= 0:
-        return False
-    # A duo stream's replay needs its guest.
-    return stream.live_stream_type == LiveStream.Type.SOLO or bool(
-        _related_rows(stream, "guest_links")
-    )
-
-
-def replay_access_for(
-    *, stream: LiveStream, user: User | None, role: str | None, now: datetime | None = None
+def caller_replay_access(
+    *,
+    role: Role | None,
+    is_broadcaster: bool,
+    rentable: bool,
+    recording_url: str,
+    price: int | None,
+    rental: tuple[datetime, datetime] | None,
+    now: datetime,
 ) -> ReplayAccess:
-    """The caller's access to the stream's replay (API.md §3, replayAccess).
-
-    `role` is the caller's `stream_role_for` this stream, which the caller has worked out
-    already (the stream object shows it too).
-    """
-    now = now or timezone.now()
-    rentable = stream_is_rentable(stream)
-    rental = None
-    if user is not None:
-        rentals = getattr(stream, "caller_rentals", None)
-        if rentals is None:  # not prefetched: a single stream outside a list
-            rentals = list(stream.rentals.filter(user=user).order_by("-rented_at", "-id")[:1])
-        rental = rentals[0] if rentals else None
-        if rental is not None and rental.status == ReplayRental.Status.REFUNDED:
-            rental = None  # a refunded rental grants nothing and is not "expired"
-
-    if role == Role.HOST:
+    """The caller's access to a replay (API.md §3, replayAccess). `rental` is the caller's latest
+    rental of this stream as (rented_at, expires_at), if any."""
+    if role == _HOST:
         status = ReplayStatus.OWNER
-    elif role == Role.GUEST or (
-        user is not None
-        and any(b.user_id == user.pk for b in _related_rows(stream, "broadcasters"))
-    ):
+    elif role == _GUEST or is_broadcaster:
         status = ReplayStatus.PARTICIPANT
-    elif rental is not None and rental.expires_at > now:
-        status = ReplayStatus.RENTED
     elif rental is not None:
-        status = ReplayStatus.EXPIRED
+        status = ReplayStatus.RENTED if rental[1] > now else ReplayStatus.EXPIRED
     elif rentable:
         status = ReplayStatus.AVAILABLE
     else:
         status = ReplayStatus.UNAVAILABLE
-
-    active_rental = status == ReplayStatus.RENTED
     return ReplayAccess(
         status=status,
-        can_rent=rentable and status in (ReplayStatus.AVAILABLE, ReplayStatus.EXPIRED),
-        can_view_recording=bool(stream.recording_url)
-        and status in (ReplayStatus.OWNER, ReplayStatus.PARTICIPANT, ReplayStatus.RENTED),
-        price=stream.replay_credit_price,
-        rented_at=rental.rented_at if rental else None,
-        expires_at=rental.expires_at if rental else None,
-        remaining_seconds=int((rental.expires_at - now).total_seconds()) if active_rental else None,
+        can_rent=rentable and status in _RENTING,
+        can_view_recording=bool(recording_url) and status in _VIEWING,
+        price=price,
+        rented_at=rental[0] if rental else None,
+        expires_at=rental[1] if rental else None,
+        remaining_seconds=(
+            int((rental[1] - now).total_seconds()) if status == ReplayStatus.RENTED else None
+        ),
     )
+
+
+def caller_rentals(*, user_id: str) -> QuerySet[ReplayRental]:
+    """The user's rentals that count for replay access, latest first: the one place that says
+    which rentals count (the list's read path and the instance checks both start here)."""
+    rentals = ReplayRental.objects.filter(user_id=user_id)
+    # A refunded rental (its stream was deleted) grants nothing and is not "expired".
+    return rentals.exclude(status=ReplayRental.Status.REFUNDED).order_by("-rented_at", "-id")
+
+
+# --- the rules applied to one model instance (service checks) -------------------------------
+
+
+def stream_is_rentable(stream: LiveStream) -> bool:
+    """Whether the stream's replay can be rented now (one query for a duo stream's guest)."""
+    return replay_is_rentable(
+        status=stream.status,
+        deleted_at=stream.deleted_at,
+        recording_url=stream.recording_url,
+        is_active_replay_on_creator_profile=stream.is_active_replay_on_creator_profile,
+        replay_credit_price=stream.replay_credit_price,
+        live_stream_type=stream.live_stream_type,
+        has_guest=stream.live_stream_type == _SOLO or stream.guest_links.exists(),
+    )
+
+
+def _broadcaster_ids(stream: LiveStream) -> tuple[set[str], set[str]]:
+    """(every broadcaster's user id, guest broadcasters' user ids) of one stream."""
+    everyone, guests = set(), set()
+    for user_id, role in Broadcaster.objects.filter(stream=stream).values_list("user_id", "role"):
+        everyone.add(user_id)
+        if role == _GUEST_BROADCASTER:
+            guests.add(user_id)
+    return everyone, guests
+
+
+def stream_role_for(*, stream: LiveStream, user: User | None) -> Role | None:
+    """The caller's role in one stream, read from the database."""
+    return _role_and_broadcasters(stream, user)[0]
+
+
+def _role_and_broadcasters(stream: LiveStream, user: User | None) -> tuple[Role | None, set]:
+    if user is None:
+        return None, set()
+    everyone, guest_broadcasters = _broadcaster_ids(stream)
+    role = caller_role(
+        user_id=user.pk,
+        creator_id=stream.creator_id,
+        guest_ids=set(StreamGuest.objects.filter(stream=stream).values_list("user_id", flat=True)),
+        guest_broadcaster_ids=guest_broadcasters,
+    )
+    return role, everyone
+
+
+def replay_access_for(
+    *,
+    stream: LiveStream,
+    user: User | None,
+    role: Role | None = None,
+    now: datetime | None = None,
+) -> ReplayAccess:
+    """The caller's access to one stream's replay, read from the database (`role`, when the
+    caller has it already, is the caller's `stream_role_for` this stream)."""
+    computed_role, broadcasters = _role_and_broadcasters(stream, user)
+    role = role if role is not None else computed_role
+    rental = None
+    if user is not None:
+        rental = (
+            caller_rentals(user_id=user.pk)
+            .filter(stream=stream)
+            .values_list("rented_at", "expires_at")
+            .first()
+        )
+    return caller_replay_access(
+        role=role,
+        is_broadcaster=user is not None and user.pk in broadcasters,
+        rentable=stream_is_rentable(stream),
+        recording_url=stream.recording_url,
+        price=stream.replay_credit_price,
+        rental=rental,
+        now=now or timezone.now(),
+    )
+
+
+# --- the row-based read path ---------------------------------------------------------------
+
+STREAM_FIELDS = (
+    "id", "title", "live_stream_type", "channel_name", "thumbnail_url", "recording",
+    "recording_url", "status", "price", "interest", "duration_goal", "motivation",
+    "is_active_replay_on_creator_profile", "replay_credit_price", "started_at",
+    "planned_start_date", "ended_at", "planned_end_date", "created_at", "updated_at",
+    "funding_goal", "collected_funding", "deleted_at",
+)  # fmt: skip
+BROADCASTER_FIELDS = ("user_id", "role", "uid", "has_joined")
+
+
+def stream_values(streams: QuerySet[LiveStream]) -> QuerySet:
+    """`streams` as the tuples `live_stream_rows` reads: STREAM_FIELDS, then the creator's
+    USER_SUMMARY_FIELDS (joined)."""
+    return streams.values_list(
+        *STREAM_FIELDS, *(f"creator__{name}" for name in USER_SUMMARY_FIELDS)
+    )
+
+
+_GUESTS = CompiledQuery(
+    lambda ids: (
+        StreamGuest.objects.filter(stream_id__in=ids)
+        .order_by("invited_at", "id")
+        .values_list("stream_id", *(f"user__{name}" for name in USER_SUMMARY_FIELDS))
+    ),
+    model=StreamGuest,
+    convert=False,
+)
+_BROADCASTERS = CompiledQuery(
+    lambda ids: (
+        Broadcaster.objects.filter(stream_id__in=ids)
+        .order_by("created_at", "id")
+        .values_list("stream_id", *BROADCASTER_FIELDS)
+    ),
+    model=Broadcaster,
+    convert=False,
+)
+_CALLER_RENTALS = CompiledQuery(
+    lambda user_id, ids: (
+        caller_rentals(user_id=user_id)
+        .filter(stream_id__in=ids)
+        .values_list("stream_id", "rented_at", "expires_at")
+    ),
+    model=ReplayRental,
+    convert=False,
+)
+_STREAM_COUNT = len(STREAM_FIELDS)
+
+
+def live_stream_rows(*, user: User | None, stream_values: Sequence[Sequence]) -> list[dict]:
+    """One row (a dict of model field names) per tuple of `stream_values` (see
+    `stream_values()`), in that order, with what the stream object shows: `creator` and
+    `guests` (user summary rows), `broadcasters`, and the caller's `role` and `replay_access`,
+    each computed once. Three queries (two without a caller), whatever the number of streams.
+
+    Values are as the database driver returns them (see `CompiledQuery`): datetimes naive UTC
+    on SQLite, `price` a float there; the serializers take either.
+    """
+    if not stream_values:
+        return []
+    rows = []
+    for values in stream_values:
+        row = dict(zip(STREAM_FIELDS, values, strict=False))  # the stream's part of the tuple
+        row["creator"] = user_summary_row(values, _STREAM_COUNT)
+        rows.append(row)
+    ids = [row["id"] for row in rows]
+
+    guests = defaultdict(list)
+    for values in _GUESTS.rows(ids=ids):
+        guests[values[0]].append(user_summary_row(values, 1))
+    broadcasters = defaultdict(list)
+    for stream_id, member_id, role, uid, has_joined in _BROADCASTERS.rows(ids=ids):
+        broadcasters[stream_id].append(
+            {"user_id": member_id, "role": role, "uid": uid, "has_joined": has_joined}
+        )
+    rentals = {}
+    if user is not None:
+        # Latest first, so the first row seen per stream is the caller's latest rental.
+        for stream_id, rented_at, expires_at in _CALLER_RENTALS.rows(user_id=user.pk, ids=ids):
+            if stream_id not in rentals:
+                rentals[stream_id] = (as_utc(rented_at), as_utc(expires_at))
+
+    user_id = user.pk if user is not None else None
+    now = timezone.now()
+    for row in rows:
+        stream_id = row["id"]
+        row["guests"] = stream_guests = guests.get(stream_id, [])
+        row["broadcasters"] = stream_broadcasters = broadcasters.get(stream_id, [])
+        role = caller_role(
+            user_id=user_id,
+            creator_id=row["creator"]["id"],
+            guest_ids=[guest["id"] for guest in stream_guests],
+            guest_broadcaster_ids=[
+                b["user_id"] for b in stream_broadcasters if b["role"] == _GUEST_BROADCASTER
+            ],
+        )
+        row["role"] = role
+        row["replay_access"] = caller_replay_access(
+            role=role,
+            is_broadcaster=any(b["user_id"] == user_id for b in stream_broadcasters),
+            rentable=replay_is_rentable(
+                status=row["status"],
+                deleted_at=row["deleted_at"],
+                recording_url=row["recording_url"],
+                is_active_replay_on_creator_profile=row["is_active_replay_on_creator_profile"],
+                replay_credit_price=row["replay_credit_price"],
+                live_stream_type=row["live_stream_type"],
+                has_guest=bool(stream_guests),
+            ),
+            recording_url=row["recording_url"],
+            price=row["replay_credit_price"],
+            rental=rentals.get(stream_id),
+            now=now,
+        )
+    return rows
+
+
+# --- a rental as its renter sees it ---------------------------------------------------------
 
 
 class RentalState:

@@ -17,14 +17,21 @@ from allmine.api.fields import (
 )
 from allmine.api.formats import format_datetime
 from allmine.ids import OBJECT_ID_RE
-from livestreams.models import Broadcaster, Interest, LiveStream, ReplayRental
+from livestreams.models import (
+    Broadcaster,
+    Interest,
+    LiveStream,
+    ReplayRental,
+    access_type,
+    funding_percentage,
+)
 from livestreams.selectors import (
     RENTAL_STATES,
     ReplayAccess,
+    ReplayStatus,
+    Role,
     rental_remaining_seconds,
     rental_state,
-    replay_access_for,
-    stream_role_for,
 )
 from livestreams.services import (
     MAX_DURATION_GOAL,
@@ -32,7 +39,7 @@ from livestreams.services import (
     MAX_GUESTS,
     MAX_REPLAY_CREDIT_PRICE,
 )
-from users.serializers import UserSummarySerializer
+from users.serializers import UserSummarySerializer, user_summary_representation
 
 
 class BroadcasterSerializer(serializers.ModelSerializer):
@@ -43,11 +50,22 @@ class BroadcasterSerializer(serializers.ModelSerializer):
         model = Broadcaster
         fields = ["user", "role", "uid", "hasJoined"]
 
+    def to_representation(self, broadcaster: dict) -> dict:
+        return broadcaster_representation(broadcaster)
+
+
+def broadcaster_representation(broadcaster: dict) -> dict:
+    """The shape of BroadcasterSerializer from a row (`selectors.BROADCASTER_FIELDS`)."""
+    return {
+        "user": broadcaster["user_id"],
+        "role": broadcaster["role"],
+        "uid": broadcaster["uid"],
+        "hasJoined": broadcaster["has_joined"],
+    }
+
 
 class ReplayAccessSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(
-        choices=["owner", "participant", "rented", "expired", "available", "unavailable"]
-    )
+    status = serializers.ChoiceField(choices=ReplayStatus.values)
     canRent = serializers.BooleanField(source="can_rent")
     canViewRecording = serializers.BooleanField(source="can_view_recording")
     price = serializers.IntegerField(allow_null=True)
@@ -55,9 +73,16 @@ class ReplayAccessSerializer(serializers.Serializer):
     expiresAt = ApiDateTimeField(source="expires_at", allow_null=True)
     remainingSeconds = serializers.IntegerField(source="remaining_seconds", allow_null=True)
 
+    def to_representation(self, access: ReplayAccess) -> dict:
+        return replay_access_representation(access)
+
 
 class LiveStreamSerializer(serializers.ModelSerializer):
-    """A stream as the signed-in caller sees it; expects `live_streams_with_details` joins."""
+    """A stream as the caller sees it, from a row of `livestreams.selectors.live_stream_rows`.
+
+    The declared fields document the shape (OpenAPI); `to_representation` builds it from the
+    row in one go, without walking fields or copying them per request.
+    """
 
     liveStreamType = serializers.ChoiceField(
         source="live_stream_type", choices=LiveStream.Type.choices, read_only=True
@@ -66,9 +91,9 @@ class LiveStreamSerializer(serializers.ModelSerializer):
     broadcasters = BroadcasterSerializer(many=True, read_only=True)
     guests = UserSummarySerializer(source="invited_guests", many=True, read_only=True)
     creator = UserSummarySerializer(read_only=True)
-    thumbnailUrl = serializers.SerializerMethodField()
-    recordingUrl = serializers.SerializerMethodField()
-    replayAccess = serializers.SerializerMethodField()
+    thumbnailUrl = serializers.CharField(read_only=True)
+    recordingUrl = serializers.CharField(read_only=True, allow_null=True)
+    replayAccess = ReplayAccessSerializer(read_only=True)
     accessType = serializers.ChoiceField(
         source="access_type", choices=["free", "paid"], read_only=True
     )
@@ -97,7 +122,7 @@ class LiveStreamSerializer(serializers.ModelSerializer):
     fundingGoal = serializers.IntegerField(source="funding_goal", read_only=True)
     collectedFunding = serializers.IntegerField(source="collected_funding", read_only=True)
     fundingPercentage = serializers.IntegerField(source="funding_percentage", read_only=True)
-    role = serializers.SerializerMethodField()
+    role = serializers.ChoiceField(choices=Role.values, allow_null=True, read_only=True)
 
     class Meta:
         model = LiveStream
@@ -110,58 +135,61 @@ class LiveStreamSerializer(serializers.ModelSerializer):
             "role",
         ]  # fmt: skip
 
-    @property
-    def caller(self):
-        """`context["caller"]`, or the request's user."""
-        if "caller" in self.context:
-            return self.context["caller"]
-        request = self.context.get("request")
-        return getattr(request, "user", None) if request is not None else None
+    def to_representation(self, stream: dict) -> dict:
+        """A row of `livestreams.selectors.live_stream_rows` as the stream object."""
+        return live_stream_representation(stream)
 
-    def _role(self, stream: LiveStream) -> str | None:
-        """Computed once per stream: `role` and `replayAccess` both need it."""
-        try:
-            return stream._caller_role
-        except AttributeError:
-            stream._caller_role = stream_role_for(stream=stream, user=self.caller)
-            return stream._caller_role
 
-    def _replay_access(self, stream: LiveStream) -> ReplayAccess:
-        """Computed once per stream: both `recordingUrl` and `replayAccess` read it."""
-        access = getattr(stream, "_caller_replay_access", None)
-        if access is None:
-            access = replay_access_for(stream=stream, user=self.caller, role=self._role(stream))
-            stream._caller_replay_access = access
-        return access
+def replay_access_representation(access: ReplayAccess) -> dict:
+    """The shape of ReplayAccessSerializer."""
+    return {
+        "status": access.status,
+        "canRent": access.can_rent,
+        "canViewRecording": access.can_view_recording,
+        "price": access.price,
+        "rentedAt": format_datetime(access.rented_at),
+        "expiresAt": format_datetime(access.expires_at),
+        "remainingSeconds": access.remaining_seconds,
+    }
 
-    def get_thumbnailUrl(self, stream: LiveStream) -> str:
-        return stream.thumbnail_url or settings.DEFAULT_THUMBNAIL_URL
 
-    def get_recordingUrl(self, stream: LiveStream) -> str | None:
-        return (
-            stream.recording_url or None if self._replay_access(stream).can_view_recording else None
-        )
-
-    @extend_schema_field(ReplayAccessSerializer)
-    def get_replayAccess(self, stream: LiveStream) -> dict:
-        # The shape of ReplayAccessSerializer, built directly: a serializer instance per
-        # stream deep-copied its seven fields each time, the top cost of the list in a profile.
-        access = self._replay_access(stream)
-        return {
-            "status": access.status,
-            "canRent": access.can_rent,
-            "canViewRecording": access.can_view_recording,
-            "price": access.price,
-            "rentedAt": format_datetime(access.rented_at),
-            "expiresAt": format_datetime(access.expires_at),
-            "remainingSeconds": access.remaining_seconds,
-        }
-
-    @extend_schema_field(
-        serializers.ChoiceField(choices=["host", "guest", "audience"], allow_null=True)
-    )
-    def get_role(self, stream: LiveStream) -> str | None:
-        return self._role(stream)
+def live_stream_representation(stream: dict) -> dict:
+    """The shape of LiveStreamSerializer from a row of `live_stream_rows`."""
+    access = stream["replay_access"]
+    price = stream["price"]
+    recording_url = stream["recording_url"]
+    collected, goal = stream["collected_funding"], stream["funding_goal"]
+    return {
+        "id": stream["id"],
+        "title": stream["title"],
+        "liveStreamType": stream["live_stream_type"],
+        "channelName": stream["channel_name"],
+        "broadcasters": [broadcaster_representation(b) for b in stream["broadcasters"]],
+        "guests": [user_summary_representation(guest) for guest in stream["guests"]],
+        "creator": user_summary_representation(stream["creator"]),
+        "thumbnailUrl": stream["thumbnail_url"] or settings.DEFAULT_THUMBNAIL_URL,
+        "recording": stream["recording"],
+        "recordingUrl": (recording_url or None) if access.can_view_recording else None,
+        "replayAccess": replay_access_representation(access),
+        "status": stream["status"],
+        "accessType": access_type(price),
+        "price": None if price is None else float(price),
+        "interest": stream["interest"],
+        "durationGoal": stream["duration_goal"],
+        "motivation": stream["motivation"],
+        "isActiveReplayOnCreatorProfile": stream["is_active_replay_on_creator_profile"],
+        "replayCreditPrice": stream["replay_credit_price"],
+        "startedAt": format_datetime(stream["started_at"]),
+        "plannedStartDate": format_datetime(stream["planned_start_date"]),
+        "endedAt": format_datetime(stream["ended_at"]),
+        "plannedEndDate": format_datetime(stream["planned_end_date"]),
+        "createdAt": format_datetime(stream["created_at"]),
+        "updatedAt": format_datetime(stream["updated_at"]),
+        "fundingGoal": goal,
+        "collectedFunding": collected,
+        "fundingPercentage": funding_percentage(collected, goal),
+        "role": stream["role"],
+    }
 
 
 # --- Replay rentals (API.md §7) -----------------------------------------------------------

@@ -31,7 +31,9 @@ class HeaderTotalPagination(BasePagination):
 
     total_header = "X-Total-Count"
 
-    def paginate_queryset(self, queryset, request, view=None):
+    def paginate_queryset(self, queryset, request, view=None, *, rows=list):
+        """The page's items: `rows(queryset[offset:offset + limit])`, model instances by
+        default, or whatever `rows` reads from the sliced queryset (e.g. plain rows)."""
         params = {
             key: request.query_params[key]
             for key in ("page", "limit")
@@ -41,7 +43,7 @@ class HeaderTotalPagination(BasePagination):
         query.is_valid(raise_exception=True)
         page, limit = query.validated_data["page"], query.validated_data["limit"]
         offset = (page - 1) * limit
-        items = list(queryset[offset : offset + limit])
+        items = rows(queryset[offset : offset + limit])
         if page == 1 and len(items) < limit:
             self.total = len(items)
         else:

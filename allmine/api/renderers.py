@@ -1,9 +1,31 @@
 """The renderer that wraps every DRF response in the envelope."""
 
+import json
+
+import orjson
 from rest_framework.renderers import JSONRenderer
+from rest_framework.utils.encoders import JSONEncoder
 
 from allmine.api.envelope import envelope
 from allmine.api.messages import standard_message
+
+# Datetimes go through DRF's encoder (`…Z`, as before); keys that are not strings become strings.
+_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+_DRF_DEFAULT = JSONEncoder().default
+
+
+def dumps(data) -> bytes:
+    """Compact UTF-8 JSON, byte for byte what DRF's JSONRenderer writes (U+2028/U+2029
+    escaped too), with orjson; anything orjson refuses (an integer beyond 64 bits, …) goes
+    through the standard encoder instead."""
+    try:
+        body = orjson.dumps(data, default=_DRF_DEFAULT, option=_ORJSON_OPTIONS)
+    except TypeError:  # orjson.JSONEncodeError
+        body = json.dumps(data, cls=JSONEncoder, ensure_ascii=False, separators=(",", ":"))
+        body = body.encode()
+    if b"\xe2\x80" in body:
+        body = body.replace(b"\xe2\x80\xa8", b"\\u2028").replace(b"\xe2\x80\xa9", b"\\u2029")
+    return body
 
 
 class EnvelopeJSONRenderer(JSONRenderer):
@@ -11,7 +33,8 @@ class EnvelopeJSONRenderer(JSONRenderer):
     (the exception handler makes it); anything else is replaced by the standard message."""
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
-        response = (renderer_context or {}).get("response")
+        renderer_context = renderer_context or {}
+        response = renderer_context.get("response")
         status_code = response.status_code if response is not None else 200
         if status_code < 400:
             body = envelope(status_code, data=data)
@@ -19,4 +42,6 @@ class EnvelopeJSONRenderer(JSONRenderer):
             if not (isinstance(data, list) and data and all(isinstance(m, str) for m in data)):
                 data = [standard_message(status_code)]
             body = envelope(status_code, errors=data)
-        return super().render(body, accepted_media_type, renderer_context)
+        if self.get_indent(accepted_media_type, renderer_context):
+            return super().render(body, accepted_media_type, renderer_context)  # pretty-printed
+        return dumps(body)
