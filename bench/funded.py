@@ -123,13 +123,9 @@ def worker_seed(size: str) -> None:
 
 
 def _token(user) -> str:
-    from rest_framework_simplejwt.tokens import AccessToken
+    from users.services import access_token_for
 
-    from users.authentication import TOKEN_VERSION_CLAIM
-
-    token = AccessToken.for_user(user)
-    token[TOKEN_VERSION_CLAIM] = user.token_version
-    return str(token)
+    return access_token_for(user)
 
 
 def _percentile(values: list[float], pct: float) -> float:
