@@ -2,7 +2,8 @@
 
 Whatever the interleaving, no completed contribution, support or rental charge is left on a
 deleted stream: a request that locked the stream first is refunded by the deletion, one that
-came after finds no stream (404). Runs on both databases (see test_concurrency.py for how each one serialises).
+came after finds no stream (404). Runs on both databases (see test_concurrency.py for how each
+one serialises).
 """
 
 import threading

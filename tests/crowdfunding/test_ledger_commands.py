@@ -92,9 +92,7 @@ def test_audit_names_a_refund_row_not_marked_refunded(consistent_books, capsys):
     clean, output = audit(capsys)
 
     assert not clean
-    assert (
-        f"contribution {refunded.pk}: refunded without a matching refund ledger row" in output
-    )
+    assert f"contribution {refunded.pk}: refunded without a matching refund ledger row" in output
 
 
 def test_audit_names_an_orphan_ledger_row(consistent_books, capsys):
