@@ -247,3 +247,112 @@ def test_a_duo_stream_from_schedule_to_replay_revenue():
         assert viewer.balance() == 667
 
     assert "Ledger audit clean" in command("audit_ledger")
+
+
+def test_a_deleted_stream_refunds_funder_supporter_and_renter_and_leaves_every_list():
+    creator, funder, supporter, renter = (
+        Person(name) for name in ("ayla", "kerem", "zeynep", "emre")
+    )
+    for person in (funder, supporter, renter):
+        call_command("grant_credits", person.username, "500", stdout=StringIO())
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+    schedule = {
+        "liveStreamType": "solo",
+        "interest": "education",
+        "durationGoal": 45,
+        "motivation": "",
+        "plannedStartDate": iso(start),
+        "fundingGoal": 300,
+        "recording": True,
+        "isActiveReplayOnCreatorProfile": True,
+        "replayCreditPrice": 25,
+    }
+    stream_id = creator.call(
+        "post", "/live-stream", {**schedule, "title": "Python ile Veri Analizi"}, status=201
+    )["id"]
+    later_id = creator.call(
+        "post", "/live-stream", {**schedule, "title": "Pandas: İkinci Ders"}, status=201
+    )["id"]
+    mini = creator.call(
+        "post",
+        f"/live-stream/{stream_id}/mini-crowd-fundings",
+        {"title": "Yeni kamera", "goal": 500},
+        status=201,
+    )
+
+    # Funded and supported while scheduled; ended with a recording; rented.
+    funder.call("post", f"/live-stream/{stream_id}/fund", {"amount": 120}, status=201)
+    funder.call("post", f"/live-stream/{later_id}/fund", {"amount": 30}, status=201)
+    supporter.call(
+        "post",
+        f"/live-stream/{stream_id}/mini-crowd-fundings/{mini['_id']}/support",
+        {"amount": 45},
+        status=201,
+    )
+    creator.call("post", f"/live-stream/{stream_id}/start")
+    creator.call("post", f"/live-stream/{stream_id}/end")
+    rental = renter.call("post", f"/live-stream/{stream_id}/replay-rentals", status=201)
+    assert rental["creditBalance"] == 475
+    assert [s["id"] for s in funder.call("get", "/live-stream/funded")] == [later_id]
+    rented = renter.call("get", "/live-stream/my-replay-rentals")["list"]
+    assert [r["stream"]["id"] for r in rented] == [stream_id]
+
+    # A live stream cannot be deleted; only its creator deletes it.
+    other = creator.call(
+        "post", "/live-stream", {**schedule, "title": "Canlı Soru Cevap"}, status=201
+    )["id"]
+    creator.call("post", f"/live-stream/{other}/start")
+    creator.refused(
+        "delete", f"/live-stream/{other}", 409, "Live stream is active, it cannot be deleted"
+    )
+    funder.refused(
+        "delete", f"/live-stream/{stream_id}", 403, "Only the stream's creator can delete it"
+    )
+
+    # The creator deletes both: every contribution, support and open rental is refunded.
+    receipt = creator.call("delete", f"/live-stream/{stream_id}")
+    assert receipt["id"] == stream_id and receipt["deletedAt"] is not None
+    assert (
+        receipt["refundedContributions"],
+        receipt["refundedSupports"],
+        receipt["refundedRentals"],
+        receipt["refundedCredits"],
+    ) == (1, 1, 1, 120 + 45 + 25)
+    assert creator.call("delete", f"/live-stream/{later_id}")["refundedCredits"] == 30
+
+    # Each party has every credit back, as a `refunded` row at the refund's time.
+    assert funder.transactions("?statuses=refunded") == [
+        ("stream_funding_refund", "credit", 30, "refunded", 500, later_id),
+        ("stream_funding_refund", "credit", 120, "refunded", 470, stream_id),
+    ]
+    assert funder.transactions("?direction=debit&sort=asc") == [
+        ("stream_funding_contribution", "debit", 120, "completed", 380, stream_id),
+        ("stream_funding_contribution", "debit", 30, "completed", 350, later_id),
+    ]
+    assert supporter.transactions() == [
+        ("stream_funding_refund", "credit", 45, "refunded", 500, stream_id),
+        ("mini_crowd_funding_support", "debit", 45, "completed", 455, stream_id),
+        ("admin_adjustment", "credit", 500, "completed", 500, None),
+    ]
+    assert renter.transactions("?types=stream_charge") == [
+        ("stream_charge", "credit", 25, "refunded", 500, stream_id),
+        ("stream_charge", "debit", 25, "completed", 475, stream_id),
+    ]
+    assert [p.balance() for p in (funder, supporter, renter)] == [500, 500, 500]
+
+    # The streams are gone from every list and every endpoint.
+    assert funder.call("get", "/live-stream/funded") == []
+    assert renter.call("get", "/live-stream/my-replay-rentals")["list"] == []
+    for person, path in (
+        (renter, f"/live-stream/{stream_id}"),
+        (renter, f"/live-stream/{stream_id}/replay-status"),
+        (creator, f"/live-stream/{later_id}"),
+    ):
+        person.refused("get", path, 404, "Live stream not found")
+    renter.refused("post", f"/live-stream/{stream_id}/replay-rentals", 404, "Live stream not found")
+    assert renter.balance() == 500
+
+    # A day later the revenue job finds nothing to pay: the rental was given back.
+    with time_machine.travel(datetime.now(UTC) + timedelta(hours=25), tick=False):
+        assert command("settle_replay_revenue") == "Settled 0 replay rental(s).\n"
+    assert "Ledger audit clean" in command("audit_ledger")
