@@ -79,7 +79,8 @@ def money_per_day(*, days: int = DAYS, today=None) -> list[dict]:
     first = today - timedelta(days=days - 1)
     rows = (
         CreditLedgerEntry.objects.filter(
-            created_at__gte=start_of_day(first), status=CreditLedgerEntry.Status.COMPLETED
+            created_at__gte=start_of_day(first),
+            status__in=CreditLedgerEntry.BALANCE_STATUSES,
         )
         .annotate(day=TruncDate("created_at"))
         .values("day")

@@ -89,6 +89,7 @@ def _money_records() -> Iterator[str]:
             | ~Q(refund_ledger_entry__user=F("user"))
             | ~Q(refund_ledger_entry__amount=F("amount"))
             | ~Q(refund_ledger_entry__type=CreditLedgerEntry.Type.STREAM_FUNDING_REFUND)
+            | ~Q(refund_ledger_entry__status=CreditLedgerEntry.Status.REFUNDED)
         )
         for record in bad_refunds.order_by("pk"):
             yield f"{label} {record.pk}: refunded without a matching refund ledger row"

@@ -905,7 +905,11 @@ class DemoSeeder:
                 id=entry_id,
                 user_id=ids[user],
                 type=kind,
-                status=CreditLedgerEntry.Status.COMPLETED,
+                status=(
+                    CreditLedgerEntry.Status.REFUNDED
+                    if kind == "stream_funding_refund"
+                    else CreditLedgerEntry.Status.COMPLETED
+                ),
                 amount=amount,
                 balance_after=balance,
                 description=descriptions.get(

@@ -174,6 +174,7 @@ def _refund(record: PaidRecord, *, stream_id: str, now: datetime, reason: str) -
         entry_type=CreditLedgerEntry.Type.STREAM_FUNDING_REFUND,
         description=reason,
         stream_id=stream_id,
+        status=CreditLedgerEntry.Status.REFUNDED,
     )
     record.status = FundingStatus.REFUNDED
     record.refunded_at = now

@@ -132,7 +132,8 @@ class LiveStreamCrowdfundingViewSet(viewsets.GenericViewSet):
         description=(
             "Creator only (403 otherwise). A `scheduled` or `preparing` stream becomes "
             "`cancelled_by_host`; every completed contribution and mini crowd funding support "
-            "is refunded (`stream_funding_refund` ledger rows) in the same transaction. "
+            "is refunded (`stream_funding_refund` ledger rows, status `refunded`) in the same "
+            "transaction. "
             "Any other status is a 409. Returns the stream object."
         ),
         request=None,

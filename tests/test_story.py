@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
@@ -16,6 +17,10 @@ pytestmark = pytest.mark.django_db
 
 PASSWORD = "story-password-2026"
 API = "/api/v1"
+TRANSACTION_KEYS = [
+    "_id", "type", "direction", "amount", "status", "balanceAfter", "description", "occurredAt",
+    "streamId",
+]  # fmt: skip
 
 
 class Person:
@@ -23,27 +28,62 @@ class Person:
 
     def __init__(self, username: str):
         call_command("create_user", username, "--password", PASSWORD, stdout=StringIO())
+        self.username = username
+        self.sign_in()
+
+    def sign_in(self) -> None:
         self.client = APIClient()
         login = self.client.post(
-            f"{API}/auth/login", {"username": username, "password": PASSWORD}, format="json"
+            f"{API}/auth/login", {"username": self.username, "password": PASSWORD}, format="json"
         )
         assert login.status_code == 200, login.content
         self.id = login.json()["data"]["user"]["_id"]
         self.client.credentials(HTTP_AUTHORIZATION=f"Bearer {login.json()['data']['accessToken']}")
 
-    def call(self, method: str, path: str, body=None, status: int = 200):
-        response = getattr(self.client, method)(f"{API}{path}", body, format="json")
+    def call(self, method: str, path: str, body=None, status: int = 200, headers=None):
+        response = getattr(self.client, method)(
+            f"{API}{path}", body, format="json", headers=headers
+        )
         assert response.status_code == status, response.content
         envelope = response.json()
         assert envelope["isSuccess"] is True and envelope["errors"] == []
         return envelope["data"]
+
+    def refused(self, method: str, path: str, status: int, *details: str) -> None:
+        """A refusal: the envelope of an error, the standard message and then `details`."""
+        response = getattr(self.client, method)(f"{API}{path}", None, format="json")
+        assert response.status_code == status, response.content
+        envelope = response.json()
+        assert (envelope["isSuccess"], envelope["data"]) == (False, None)
+        assert envelope["errors"][1:] == list(details), envelope["errors"]
+
+    def transactions(self, query: str = "") -> list[tuple]:
+        """The wallet's rows, newest first: (type, direction, amount, status, balanceAfter,
+        streamId), after checking each item's keys."""
+        page = self.call("get", f"/users/me/transactions{query}")
+        for item in page["list"]:
+            assert list(item) == TRANSACTION_KEYS
+        assert page["pagination"]["totalItems"] == len(page["list"])
+        return [
+            (i["type"], i["direction"], i["amount"], i["status"], i["balanceAfter"], i["streamId"])
+            for i in page["list"]
+        ]
+
+    def balance(self) -> int:
+        return self.call("get", "/users/me")["creditBalance"]
 
 
 def iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
-def test_a_duo_stream_from_schedule_to_end():
+def command(name: str, *args: str) -> str:
+    out = StringIO()
+    call_command(name, *args, stdout=out)
+    return out.getvalue()
+
+
+def test_a_duo_stream_from_schedule_to_replay_revenue():
     creator, guest, viewer = Person("selin"), Person("deniz"), Person("mert")
     call_command("grant_credits", "mert", "1000", stdout=StringIO())
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
@@ -121,3 +161,198 @@ def test_a_duo_stream_from_schedule_to_end():
     assert seen["replayAccess"]["canRent"] is True and seen["replayAccess"]["price"] == 30
     assert seen["recordingUrl"] is None
     assert guest.call("get", f"/live-stream/{stream_id}")["recordingUrl"] == ended["recordingUrl"]
+
+    # The creator sets the replay's price; the viewer may rent it.
+    priced = creator.call(
+        "patch", f"/live-stream/{stream_id}/replay-settings", {"replayCreditPrice": 33}
+    )
+    assert priced["replayAccess"]["status"] == "owner" and priced["replayAccess"]["price"] == 33
+    status = viewer.call("get", f"/live-stream/{stream_id}/replay-status")
+    assert status == {
+        "streamId": stream_id,
+        "recordingUrl": None,
+        "replayAccess": {
+            "status": "available",
+            "canRent": True,
+            "canViewRecording": False,
+            "price": 33,
+            "rentedAt": None,
+            "expiresAt": None,
+            "remainingSeconds": None,
+        },
+    }
+
+    # The viewer rents it: charged once, even when the request is retried or repeated.
+    key = {"Idempotency-Key": "story-rent-1"}
+    rent_path = f"/live-stream/{stream_id}/replay-rentals"
+    rental = viewer.call("post", rent_path, status=201, headers=key)
+    assert (rental["streamId"], rental["price"], rental["status"]) == (stream_id, 33, "active")
+    assert rental["creditBalance"] == 667
+    rented_at = datetime.fromisoformat(rental["rentedAt"])
+    assert datetime.fromisoformat(rental["expiresAt"]) == rented_at + timedelta(hours=24)
+    assert 24 * 3600 - 60 < rental["remainingSeconds"] <= 24 * 3600
+    assert viewer.call("post", rent_path, status=201, headers=key) == rental  # a retry
+    again = viewer.call("post", rent_path, status=200)  # a repeat while active
+    assert (again["rentalId"], again["creditBalance"]) == (rental["rentalId"], 667)
+    status = viewer.call("get", f"/live-stream/{stream_id}/replay-status")
+    assert status["recordingUrl"] == ended["recordingUrl"]
+    assert status["replayAccess"]["status"] == "rented"
+    assert status["replayAccess"]["canViewRecording"] is True
+    assert status["replayAccess"]["expiresAt"] == rental["expiresAt"]
+    mine = viewer.call("get", "/live-stream/my-replay-rentals")
+    assert [(r["rentalId"], r["status"], r["stream"]["id"]) for r in mine["list"]] == [
+        (rental["rentalId"], "active", stream_id)
+    ]
+    assert mine["pagination"]["totalItems"] == 1
+    for participant in (creator, guest):  # they watch free: refused, nothing charged
+        participant.refused(
+            "post", rent_path, 409, "The creator and participants watch the replay free"
+        )
+    # Nothing is paid out while the window is open.
+    assert command("settle_replay_revenue") == "Settled 0 replay rental(s).\n"
+
+    # A day passes (the server's clock moves); everyone signs in again the next day.
+    with time_machine.travel(rented_at + timedelta(hours=24, seconds=1), tick=False):
+        for person in (creator, guest, viewer):
+            person.sign_in()
+        status = viewer.call("get", f"/live-stream/{stream_id}/replay-status")
+        assert status["recordingUrl"] is None
+        assert status["replayAccess"]["status"] == "expired"
+        assert status["replayAccess"]["canRent"] is True
+        assert status["replayAccess"]["remainingSeconds"] is None
+        mine = viewer.call("get", "/live-stream/my-replay-rentals")
+        assert [(r["status"], r["remainingSeconds"]) for r in mine["list"]] == [("expired", None)]
+
+        # The cron job pays the window out, once: duo, 40 % of 33 each, floored.
+        assert command("settle_replay_revenue") == "Settled 1 replay rental(s).\n"
+        assert command("settle_replay_revenue") == "Settled 0 replay rental(s).\n"
+
+        assert creator.transactions() == [
+            ("stream_revenue", "credit", 13, "completed", 13, stream_id)
+        ]
+        assert guest.transactions() == [
+            ("stream_revenue", "credit", 13, "completed", 13, stream_id)
+        ]
+        assert (creator.balance(), guest.balance()) == (13, 13)
+        assert viewer.transactions() == [
+            ("stream_charge", "debit", 33, "completed", 667, stream_id),
+            ("mini_crowd_funding_support", "debit", 100, "completed", 700, stream_id),
+            ("stream_funding_contribution", "debit", 200, "completed", 800, stream_id),
+            ("admin_adjustment", "credit", 1000, "completed", 1000, None),
+        ]
+        assert viewer.transactions("?types=stream_charge&direction=debit") == [
+            ("stream_charge", "debit", 33, "completed", 667, stream_id)
+        ]
+        assert viewer.transactions("?statuses=refunded") == []
+        assert viewer.balance() == 667
+
+    assert "Ledger audit clean" in command("audit_ledger")
+
+
+def test_a_deleted_stream_refunds_funder_supporter_and_renter_and_leaves_every_list():
+    creator, funder, supporter, renter = (
+        Person(name) for name in ("ayla", "kerem", "zeynep", "emre")
+    )
+    for person in (funder, supporter, renter):
+        call_command("grant_credits", person.username, "500", stdout=StringIO())
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+    schedule = {
+        "liveStreamType": "solo",
+        "interest": "education",
+        "durationGoal": 45,
+        "motivation": "",
+        "plannedStartDate": iso(start),
+        "fundingGoal": 300,
+        "recording": True,
+        "isActiveReplayOnCreatorProfile": True,
+        "replayCreditPrice": 25,
+    }
+    stream_id = creator.call(
+        "post", "/live-stream", {**schedule, "title": "Python ile Veri Analizi"}, status=201
+    )["id"]
+    later_id = creator.call(
+        "post", "/live-stream", {**schedule, "title": "Pandas: İkinci Ders"}, status=201
+    )["id"]
+    mini = creator.call(
+        "post",
+        f"/live-stream/{stream_id}/mini-crowd-fundings",
+        {"title": "Yeni kamera", "goal": 500},
+        status=201,
+    )
+
+    # Funded and supported while scheduled; ended with a recording; rented.
+    funder.call("post", f"/live-stream/{stream_id}/fund", {"amount": 120}, status=201)
+    funder.call("post", f"/live-stream/{later_id}/fund", {"amount": 30}, status=201)
+    supporter.call(
+        "post",
+        f"/live-stream/{stream_id}/mini-crowd-fundings/{mini['_id']}/support",
+        {"amount": 45},
+        status=201,
+    )
+    creator.call("post", f"/live-stream/{stream_id}/start")
+    creator.call("post", f"/live-stream/{stream_id}/end")
+    rental = renter.call("post", f"/live-stream/{stream_id}/replay-rentals", status=201)
+    assert rental["creditBalance"] == 475
+    assert [s["id"] for s in funder.call("get", "/live-stream/funded")] == [later_id]
+    rented = renter.call("get", "/live-stream/my-replay-rentals")["list"]
+    assert [r["stream"]["id"] for r in rented] == [stream_id]
+
+    # A live stream cannot be deleted; only its creator deletes it.
+    other = creator.call(
+        "post", "/live-stream", {**schedule, "title": "Canlı Soru Cevap"}, status=201
+    )["id"]
+    creator.call("post", f"/live-stream/{other}/start")
+    creator.refused(
+        "delete", f"/live-stream/{other}", 409, "Live stream is active, it cannot be deleted"
+    )
+    funder.refused(
+        "delete", f"/live-stream/{stream_id}", 403, "Only the stream's creator can delete it"
+    )
+
+    # The creator deletes both: every contribution, support and open rental is refunded.
+    receipt = creator.call("delete", f"/live-stream/{stream_id}")
+    assert receipt["id"] == stream_id and receipt["deletedAt"] is not None
+    assert (
+        receipt["refundedContributions"],
+        receipt["refundedSupports"],
+        receipt["refundedRentals"],
+        receipt["refundedCredits"],
+    ) == (1, 1, 1, 120 + 45 + 25)
+    assert creator.call("delete", f"/live-stream/{later_id}")["refundedCredits"] == 30
+
+    # Each party has every credit back, as a `refunded` row at the refund's time.
+    assert funder.transactions("?statuses=refunded") == [
+        ("stream_funding_refund", "credit", 30, "refunded", 500, later_id),
+        ("stream_funding_refund", "credit", 120, "refunded", 470, stream_id),
+    ]
+    assert funder.transactions("?direction=debit&sort=asc") == [
+        ("stream_funding_contribution", "debit", 120, "completed", 380, stream_id),
+        ("stream_funding_contribution", "debit", 30, "completed", 350, later_id),
+    ]
+    assert supporter.transactions() == [
+        ("stream_funding_refund", "credit", 45, "refunded", 500, stream_id),
+        ("mini_crowd_funding_support", "debit", 45, "completed", 455, stream_id),
+        ("admin_adjustment", "credit", 500, "completed", 500, None),
+    ]
+    assert renter.transactions("?types=stream_charge") == [
+        ("stream_charge", "credit", 25, "refunded", 500, stream_id),
+        ("stream_charge", "debit", 25, "completed", 475, stream_id),
+    ]
+    assert [p.balance() for p in (funder, supporter, renter)] == [500, 500, 500]
+
+    # The streams are gone from every list and every endpoint.
+    assert funder.call("get", "/live-stream/funded") == []
+    assert renter.call("get", "/live-stream/my-replay-rentals")["list"] == []
+    for person, path in (
+        (renter, f"/live-stream/{stream_id}"),
+        (renter, f"/live-stream/{stream_id}/replay-status"),
+        (creator, f"/live-stream/{later_id}"),
+    ):
+        person.refused("get", path, 404, "Live stream not found")
+    renter.refused("post", f"/live-stream/{stream_id}/replay-rentals", 404, "Live stream not found")
+    assert renter.balance() == 500
+
+    # A day later the revenue job finds nothing to pay: the rental was given back.
+    with time_machine.travel(datetime.now(UTC) + timedelta(hours=25), tick=False):
+        assert command("settle_replay_revenue") == "Settled 0 replay rental(s).\n"
+    assert "Ledger audit clean" in command("audit_ledger")

@@ -48,6 +48,7 @@ class ContributionFactory(factory.django.DjangoModelFactory):
                     amount=amount,
                     entry_type=CreditLedgerEntry.Type.STREAM_FUNDING_REFUND,
                     stream_id=kwargs["stream"].pk,
+                    status=CreditLedgerEntry.Status.REFUNDED,
                 )
                 kwargs["refunded_at"] = timezone.now()
             contribution = super()._create(model_class, *args, **kwargs)

@@ -66,6 +66,7 @@ class TestCancel:
         assert sorted(refunds.values_list("amount", flat=True)) == sorted(
             [40, 50, 100, 200, earlier_refund.amount]
         )  # one row per contribution or support; the earlier refund is not refunded twice
+        assert set(refunds.values_list("status", flat=True)) == {"refunded"}  # API.md §8
         assert client_for(alice).get(FUNDED_URL).json()["data"] == []
         assert client_for(bob).get(FUNDED_URL).json()["data"] == []
 

@@ -85,6 +85,16 @@ def test_audit_names_a_contribution_whose_amount_differs_from_its_debit(consiste
     )
 
 
+def test_audit_names_a_refund_row_not_marked_refunded(consistent_books, capsys):
+    refunded = Contribution.objects.get(status="refunded")
+    CreditLedgerEntry.objects.filter(pk=refunded.refund_ledger_entry_id).update(status="completed")
+
+    clean, output = audit(capsys)
+
+    assert not clean
+    assert f"contribution {refunded.pk}: refunded without a matching refund ledger row" in output
+
+
 def test_audit_names_an_orphan_ledger_row(consistent_books, capsys):
     funder, _ = consistent_books
     orphan = CreditLedgerEntry.objects.create(

@@ -130,8 +130,9 @@ def test_the_books_balance():
         for entry in entries:
             running += entry.amount
             assert entry.balance_after == running >= 0
-        completed = sum(e.amount for e in entries if e.status == "completed")
-        assert user.credit_balance == completed
+        moved = sum(e.amount for e in entries if e.status in ("completed", "refunded"))
+        assert user.credit_balance == moved
+        assert {e.status for e in entries if e.type == "stream_funding_refund"} <= {"refunded"}
     assert users.get(username=DEMO_USERNAME).credit_balance > 0
 
     for stream in LiveStream.objects.annotate(
@@ -157,6 +158,7 @@ def test_the_books_balance():
             assert row.ledger_entry.user_id == row.user_id
             if row.status == "refunded":
                 assert row.refund_ledger_entry.type == "stream_funding_refund"
+                assert row.refund_ledger_entry.status == "refunded"
                 assert row.refund_ledger_entry.amount == row.amount
                 assert row.refunded_at == row.refund_ledger_entry.created_at
             else:

@@ -5,9 +5,12 @@
 Creates (idempotently, by username) a creator with `--streams` scheduled streams, each with one
 mini crowd funding, and `--callers` users with `--credits` credits who have each funded
 `--prefund` of the streams (so their funded list is not empty). Prints
-`{"tokens": [...], "streams": [...], "minis": [[streamId, miniId], ...], "ownStream": id}`:
-access tokens valid for an hour; `ownStream` is a scheduled stream created by the first caller
-(for the cancel endpoint). Uses whatever database the environment's settings point at.
+`{"tokens": [...], "streams": [...], "minis": [[streamId, miniId], ...], "ownStream": id,
+"rentableStream": id, "ownRentableStream": id}`: access tokens valid for an hour; `ownStream`
+is a scheduled stream created by the first caller (for the cancel endpoint); `rentableStream`
+is an ended, recorded stream of the creator whose replay the callers can rent, and
+`ownRentableStream` one of the first caller (for replay settings). Uses whatever database the
+environment's settings point at.
 """
 
 import json
@@ -19,7 +22,7 @@ from django.utils import timezone
 from crowdfunding.models import MiniCrowdFunding
 from crowdfunding.services import contribution_create
 from livestreams.models import Interest, LiveStream
-from livestreams.services import live_stream_create
+from livestreams.services import live_stream_create, live_stream_end, live_stream_start
 from users.models import User
 from users.services import access_token_for, credits_grant
 
@@ -32,6 +35,34 @@ def _account(username: str) -> User:
         user.set_password(f"{username}-Password-1")
         user.save(update_fields=["password"])
     return user
+
+
+REPLAY_PRICE = 10
+
+
+def _rentable_stream(creator: User, *, title: str, start) -> LiveStream:
+    """An ended, recorded stream of `creator` whose replay is for rent (made through the
+    services: scheduled, started, ended); an existing one is reused."""
+    stream = (
+        LiveStream.objects.alive()
+        .filter(creator=creator, title=title, status=LiveStream.Status.ENDED)
+        .order_by("id")
+        .first()
+    )
+    if stream is not None:
+        return stream
+    stream = live_stream_create(
+        creator=creator,
+        title=title,
+        interest=Interest.MUSIC,
+        planned_start_date=start,
+        duration_goal=30,
+        recording=True,
+        is_active_replay_on_creator_profile=True,
+        replay_credit_price=REPLAY_PRICE,
+    )
+    live_stream_start(user=creator, stream_id=stream.pk)
+    return live_stream_end(user=creator, stream_id=stream.pk)
 
 
 class Command(BaseCommand):
@@ -82,6 +113,10 @@ class Command(BaseCommand):
             duration_goal=30,
             funding_goal=100,
         )
+        rentable = _rentable_stream(creator, title="Load test replay", start=start)
+        own_rentable = _rentable_stream(
+            _account(f"{prefix}-caller-0"), title="Load test own replay", start=start
+        )
         minis = MiniCrowdFunding.objects.filter(stream__in=scheduled).order_by("created_at", "id")
         self.stdout.write(
             json.dumps(
@@ -90,6 +125,8 @@ class Command(BaseCommand):
                     "streams": [stream.pk for stream in scheduled],
                     "minis": [[mini.stream_id, mini.pk] for mini in minis],
                     "ownStream": own_stream.pk,
+                    "rentableStream": rentable.pk,
+                    "ownRentableStream": own_rentable.pk,
                 }
             )
         )
