@@ -2,7 +2,9 @@
 
 import os
 import tempfile
+import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
@@ -33,6 +35,19 @@ def _fast_password_hashing():
     """Real hashing is slow on purpose; tests only need hashes that verify."""
     with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _throttle_windows_start_with_the_test(monkeypatch):
+    """Rate limits count in fixed windows of the clock (a minute, say). A test's burst that
+    straddled a window's end would count in two windows and let up to twice the limit through,
+    so the throttle's clock starts each test at the start of a window (then runs on)."""
+    import allmine.api.throttling
+
+    started = time.time()
+    window_start = (started // 3600 + 1) * 3600  # a window start for every period up to 1 hour
+    clock = SimpleNamespace(time=lambda: window_start + (time.time() - started))
+    monkeypatch.setattr(allmine.api.throttling, "time", clock)
 
 
 @pytest.fixture(autouse=True)
