@@ -46,36 +46,18 @@ from datetime import timedelta
 from http.cookies import SimpleCookie
 from pathlib import Path
 
+from loadtest.envelope import envelope_problem
 from loadtest.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "Abuse-Password-2026"
 SCENARIOS: list[tuple[str, Callable]] = []
-ENVELOPE_KEYS = ["isSuccess", "statusCode", "data", "errors", "timestamp"]
 
 
 def scenario(function: Callable) -> Callable:
     """Register a scenario: `function(h: Harness) -> None`, run in the order defined."""
     SCENARIOS.append((function.__name__, function))
     return function
-
-
-def envelope_problem(status: int, body: bytes) -> str | None:
-    """None if `body` is the envelope for `status`, else what is wrong with it (the same rule
-    as loadtest/locustfile.py, which cannot be imported without locust)."""
-    try:
-        doc = json.loads(body)
-    except ValueError:
-        return "not JSON"
-    if not isinstance(doc, dict) or list(doc) != ENVELOPE_KEYS:
-        return "not the envelope"
-    if doc["statusCode"] != status:
-        return f"statusCode {doc['statusCode']} != HTTP {status}"
-    if status >= 400 and (doc["isSuccess"] or doc["data"] is not None or not doc["errors"]):
-        return "error envelope malformed"
-    if status < 400 and (not doc["isSuccess"] or doc["errors"]):
-        return "success envelope malformed"
-    return None
 
 
 # --- the database proxy (a database outage without touching the shared server) ------------

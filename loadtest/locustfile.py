@@ -21,15 +21,19 @@ import itertools
 import json
 import os
 import random
+import sys
 import time
 import uuid
 from collections import Counter
+from pathlib import Path
 
 import gevent
 from gevent import subprocess
 from locust import FastHttpUser, between, events, task
 
-ENVELOPE_KEYS = ["isSuccess", "statusCode", "data", "errors", "timestamp"]
+# locust loads this file by path: the repository root is not on the path by itself.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from loadtest.envelope import envelope_problem  # noqa: E402
 
 
 def _load_data() -> dict:
@@ -49,23 +53,6 @@ records: list[tuple[float, str, int, str | None]] = []
 restart: dict = {}
 health: list[tuple[float, int]] = []
 started = time.time()
-
-
-def envelope_problem(status: int, body: bytes) -> str | None:
-    """None if `body` is the envelope for `status`, else what is wrong with it."""
-    try:
-        doc = json.loads(body)
-    except ValueError:
-        return "not JSON"
-    if not isinstance(doc, dict) or list(doc) != ENVELOPE_KEYS:
-        return "not the envelope"
-    if doc["statusCode"] != status:
-        return f"statusCode {doc['statusCode']} != HTTP {status}"
-    if status >= 400 and (doc["isSuccess"] or doc["data"] is not None or not doc["errors"]):
-        return "error envelope malformed"
-    if status < 400 and (not doc["isSuccess"] or doc["errors"]):
-        return "success envelope malformed"
-    return None
 
 
 class Funder(FastHttpUser):
