@@ -19,7 +19,6 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
@@ -201,22 +200,6 @@ def stream_to_fund(user: User) -> LiveStream | None:
         .order_by("planned_start_date", "id")
         .first()
     )
-
-
-@contextmanager
-def explicit_timestamps(*models):
-    """Let bulk_create keep the planned `created_at`/`updated_at` instead of `now()`."""
-    saved = []
-    for model in models:
-        for f in model._meta.concrete_fields:
-            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-                saved.append((f, f.auto_now, f.auto_now_add))
-                f.auto_now = f.auto_now_add = False
-    try:
-        yield
-    finally:
-        for f, auto_now, auto_now_add in saved:
-            f.auto_now, f.auto_now_add = auto_now, auto_now_add
 
 
 def _batched(items: Iterable, size: int) -> Iterator[list]:
@@ -696,30 +679,24 @@ class DemoSeeder:
             # stay in memory during the bulk inserts instead of being spilled and re-read.
             with connection.cursor() as cursor:
                 cursor.execute("PRAGMA cache_size = -1048576")
-        with explicit_timestamps(
-            Media, User, LiveStream, StreamGuest, Broadcaster, MiniCrowdFunding,
-            CreditLedgerEntry, Contribution, MiniCrowdFundingSupport,
-        ):  # fmt: skip
-            self._write("media", Media, self._media_rows(), len(self.user_ids))
-            self._write("users", User, self._user_rows(), len(self.user_ids))
-            self._write("streams", LiveStream, self._stream_rows(), len(self.streams))
-            guests = sum(len(s.guests) for s in self.streams)
-            self._write("guests", StreamGuest, self._guest_rows(), guests)
-            self._write(
-                "broadcasters", Broadcaster, self._broadcaster_rows(), len(self.broadcasters)
-            )
-            self._write("mini crowd fundings", MiniCrowdFunding, self._mini_rows(), len(self.minis))
-            self._write("credit ledger", CreditLedgerEntry, self._ledger_rows(), len(self.ledger))
-            self._write(
-                "contributions", Contribution, self._contribution_rows(), len(self.contributions)
-            )
-            self._write(
-                "mini supports", MiniCrowdFundingSupport, self._support_rows(), len(self.supports)
-            )
-            self._write("replay rentals", ReplayRental, self._rental_rows(), len(self.rentals))
-            self._write(
-                "replay rental charges", ReplayRentalCharge, self._charge_rows(), len(self.rentals)
-            )
+        self._write("media", Media, self._media_rows(), len(self.user_ids))
+        self._write("users", User, self._user_rows(), len(self.user_ids))
+        self._write("streams", LiveStream, self._stream_rows(), len(self.streams))
+        guests = sum(len(s.guests) for s in self.streams)
+        self._write("guests", StreamGuest, self._guest_rows(), guests)
+        self._write("broadcasters", Broadcaster, self._broadcaster_rows(), len(self.broadcasters))
+        self._write("mini crowd fundings", MiniCrowdFunding, self._mini_rows(), len(self.minis))
+        self._write("credit ledger", CreditLedgerEntry, self._ledger_rows(), len(self.ledger))
+        self._write(
+            "contributions", Contribution, self._contribution_rows(), len(self.contributions)
+        )
+        self._write(
+            "mini supports", MiniCrowdFundingSupport, self._support_rows(), len(self.supports)
+        )
+        self._write("replay rentals", ReplayRental, self._rental_rows(), len(self.rentals))
+        self._write(
+            "replay rental charges", ReplayRentalCharge, self._charge_rows(), len(self.rentals)
+        )
         if connection.vendor == "postgresql":
             # Fresh statistics, as autovacuum would give a while later: without them the
             # planner guesses one row per table and picks scans sized for empty tables.
