@@ -249,7 +249,8 @@ class Progress:
 
 
 def delete_seed_data(progress: Progress | None = None) -> dict[str, int]:
-    """Delete everything the seeder made, children before parents (money rows are PROTECTed).
+    """Delete everything the seeder made, children before parents (money rows are PROTECTed),
+    and say how many rows of each kind went.
 
     Also removes rows other users attached to seeded streams (their contributions, supports,
     rentals), since those streams go away. Large tables are deleted with one SQL statement each.
@@ -286,7 +287,13 @@ def delete_seed_data(progress: Progress | None = None) -> dict[str, int]:
         raw("guests", StreamGuest.objects.filter(Q(user__in=users) | Q(stream__in=streams)))
         raw("broadcasters", Broadcaster.objects.filter(Q(user__in=users) | Q(stream__in=streams)))
         raw("streams", LiveStream.objects.filter(creator__in=users))
-        deleted["users"], _ = User.objects.filter(seed_users()).delete()
+        # `delete()`'s total also counts the rows it cascaded to (idempotency records,
+        # tokens, admin log entries...): users are counted alone, the rest under their names.
+        _, by_model = User.objects.filter(seed_users()).delete()
+        deleted["users"] = by_model.pop(User._meta.label, 0)
+        for label, count in by_model.items():
+            if count:
+                deleted[label] = count
         raw("media", Media.objects.filter(url__startswith=SEED_MEDIA_PREFIX))
     progress.end()
     return deleted

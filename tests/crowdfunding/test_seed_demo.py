@@ -11,7 +11,12 @@ from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from crowdfunding.models import Contribution, MiniCrowdFunding, MiniCrowdFundingSupport
+from crowdfunding.models import (
+    Contribution,
+    IdempotencyRecord,
+    MiniCrowdFunding,
+    MiniCrowdFundingSupport,
+)
 from crowdfunding.seeding import DEMO_PASSWORD, DEMO_USERNAME, SEED_EMAIL_DOMAIN
 from livestreams.models import (
     Broadcaster,
@@ -118,6 +123,36 @@ def test_reset_replaces_seed_data_and_keeps_other_users():
     assert User.objects.filter(pk=outsider.pk).exists()
     assert LiveStream.objects.count() == 50
     assert User.objects.filter(username=DEMO_USERNAME).count() == 1
+
+
+def test_reset_reports_each_kind_of_row_it_deleted():
+    seed()
+    demo = User.objects.get(username=DEMO_USERNAME)
+    IdempotencyRecord.objects.create(
+        user=demo, key="k", fingerprint="f", response_status=201, response_data={}
+    )
+    expected = {
+        "users": User.objects.count(),
+        "streams": LiveStream.objects.count(),
+        "contributions": Contribution.objects.count(),
+        "supports": MiniCrowdFundingSupport.objects.count(),
+        "minis": MiniCrowdFunding.objects.count(),
+        "rentals": ReplayRental.objects.count(),
+        "rental charges": ReplayRentalCharge.objects.count(),
+        "ledger": CreditLedgerEntry.objects.count(),
+        "guests": StreamGuest.objects.count(),
+        "broadcasters": Broadcaster.objects.count(),
+        "media": Media.objects.count(),
+        "crowdfunding.IdempotencyRecord": 1,
+    }
+
+    out = seed(seed=2, reset=True, verbosity=1)
+
+    line = next(line for line in out.splitlines() if line.startswith("Deleted seed data: "))
+    reported = dict(
+        part.rsplit(" ", 1) for part in line.removeprefix("Deleted seed data: ").split(", ")
+    )
+    assert {label: int(count) for label, count in reported.items()} == expected
 
 
 def test_the_books_balance():
