@@ -98,18 +98,43 @@ def stream_role_for(*, stream: LiveStream, user: User | None) -> str | None:
     return Role.AUDIENCE
 
 
+def replay_is_rentable(
+    *,
+    status: str,
+    is_deleted: bool,
+    recording_url: str,
+    replay_on: bool | None,
+    replay_credit_price: int | None,
+    live_stream_type: str,
+    has_guest: bool,
+) -> bool:
+    """The rentable rule on plain values (for a stream not loaded yet, e.g. a seeder's plan): a
+    replay can be rented only once the stream ended, not deleted, with a recording offered for
+    credits, and a duo stream's replay needs its guest."""
+    if status != LiveStream.Status.ENDED or is_deleted:
+        return False
+    if not recording_url or replay_on is not True:
+        return False
+    if not replay_credit_price or replay_credit_price <= 0:
+        return False
+    return live_stream_type == LiveStream.Type.SOLO or has_guest
+
+
 def stream_is_rentable(stream: LiveStream) -> bool:
-    """A replay can be rented only once the stream ended with a recording offered for credits."""
-    if stream.status != LiveStream.Status.ENDED or stream.is_deleted:
-        return False
-    if not stream.recording_url or stream.is_active_replay_on_creator_profile is not True:
-        return False
-    if not stream.replay_credit_price or stream.replay_credit_price <= 0:
-        return False
-    # A duo stream's replay needs its guest.
-    return stream.live_stream_type == LiveStream.Type.SOLO or bool(
-        _related_rows(stream, "guest_links")
+    """Whether the stream's replay can be rented now (`replay_is_rentable`)."""
+    rentable_with_a_guest = replay_is_rentable(
+        status=stream.status,
+        is_deleted=stream.is_deleted,
+        recording_url=stream.recording_url,
+        replay_on=stream.is_active_replay_on_creator_profile,
+        replay_credit_price=stream.replay_credit_price,
+        live_stream_type=stream.live_stream_type,
+        has_guest=True,
     )
+    if not rentable_with_a_guest or stream.live_stream_type == LiveStream.Type.SOLO:
+        return rentable_with_a_guest
+    # Read last (a query when the guests were not prefetched).
+    return bool(_related_rows(stream, "guest_links"))
 
 
 def replay_access_for(
