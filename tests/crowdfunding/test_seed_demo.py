@@ -20,6 +20,7 @@ from crowdfunding.models import (
     MiniCrowdFundingSupport,
 )
 from crowdfunding.seeding import DEMO_PASSWORD, DEMO_USERNAME, SEED_EMAIL_DOMAIN
+from crowdfunding.services import live_stream_delete
 from livestreams.models import (
     Broadcaster,
     LiveStream,
@@ -301,3 +302,57 @@ def test_seeded_rentals_are_paid_and_the_demo_sees_every_replay_state(api_client
     assert states == {"owner", "participant", "rented", "expired", "available", "unavailable"}
     rentals = api_client.get("/api/v1/live-stream/my-replay-rentals").json()["data"]["list"]
     assert [rental["status"] for rental in rentals] == ["active", "expired"]
+
+
+def _deletion_shapes(streams) -> dict[str, set[tuple]]:
+    """What a deletion leaves, row kind by row kind, without ids and times."""
+    shapes: dict[str, set[tuple]] = {key: set() for key in ("stream", "funding", "mini", "rental")}
+    for stream in streams:
+        shapes["stream"].add((stream.collected_funding, stream.deleted_at is not None))
+        fundings = [
+            *Contribution.objects.filter(stream=stream).select_related("refund_ledger_entry"),
+            *MiniCrowdFundingSupport.objects.filter(
+                mini_crowd_funding__stream=stream
+            ).select_related("refund_ledger_entry"),
+        ]
+        for funding in fundings:
+            refund = funding.refund_ledger_entry
+            shapes["funding"].add(
+                (funding.status, refund.type, refund.status, refund.amount == funding.amount)
+            )
+        for mini in MiniCrowdFunding.objects.filter(stream=stream):
+            shapes["mini"].add((mini.status, mini.collected))
+        open_charges = ReplayRentalCharge.objects.filter(
+            rental__stream=stream, expires_at__gt=stream.deleted_at
+        ).select_related("rental", "refund_ledger_entry")
+        for charge in open_charges:
+            refund = charge.refund_ledger_entry
+            shapes["rental"].add(
+                (
+                    charge.status,
+                    charge.rental.status,
+                    refund.type,
+                    refund.status,
+                    refund.amount == charge.price,
+                )
+                if refund is not None
+                else (charge.status, charge.rental.status)
+            )
+    return shapes
+
+
+def test_a_seeded_deletion_leaves_what_the_delete_service_leaves():
+    seed(base_date=timezone.now(), supports=300, rentals=30)
+    seeded = _deletion_shapes(LiveStream.objects.filter(deleted_at__isnull=False))
+    # The replay the demo user rents now: contributions, and an open rental to refund.
+    demo = User.objects.get(username=DEMO_USERNAME)
+    stream = ReplayRental.objects.get(user=demo, expires_at__gt=timezone.now()).stream
+
+    live_stream_delete(user=stream.creator, stream_id=stream.pk)
+
+    stream.refresh_from_db()
+    by_service = _deletion_shapes([stream])
+    assert by_service["rental"] and by_service["funding"]
+    for kind, shapes in by_service.items():
+        assert shapes <= seeded[kind], kind
+    assert list(ledger_mismatches()) == []
