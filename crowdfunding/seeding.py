@@ -634,12 +634,26 @@ class DemoSeeder:
                 at = (s.started or s.created + HOUR) if joined else s.created + HOUR
                 uid = rng.randrange(10_000, 99_999)
                 broadcasters.append(
-                    BroadcasterPlan(s, s.creator, Broadcaster.Role.HOST, uid, joined, at)
+                    BroadcasterPlan(
+                        stream=s,
+                        user=s.creator,
+                        role=Broadcaster.Role.HOST,
+                        uid=uid,
+                        joined=joined,
+                        at=at,
+                    )
                 )
                 for k, guest in enumerate(s.guests):
                     uid = rng.randrange(10_000, 99_999) if joined or rng.random() < 0.5 else None
                     broadcasters.append(
-                        BroadcasterPlan(s, guest, Broadcaster.Role.GUEST, uid, joined, at + k + 1)
+                        BroadcasterPlan(
+                            stream=s,
+                            user=guest,
+                            role=Broadcaster.Role.GUEST,
+                            uid=uid,
+                            joined=joined,
+                            at=at + k + 1,
+                        )
                     )
         return broadcasters
 
@@ -840,37 +854,47 @@ class DemoSeeder:
             if total + spare:
                 at = self.users[user].joined + HOUR
                 events.append(
-                    LedgerEvent(at, self.new_id(at), user, total + spare, L.CREDIT_PURCHASE, "")
-                )
+                    LedgerEvent(
+                        at=at, id=self.new_id(at), user=user, amount=total + spare,
+                        type=L.CREDIT_PURCHASE, stream_id="",
+                    )
+                )  # fmt: skip
         for debit_type, rows in (
             (L.STREAM_FUNDING_CONTRIBUTION, self.contributions),
             (L.MINI_CROWD_FUNDING_SUPPORT, self.supports),
         ):
             for f in rows:
                 events.append(
-                    LedgerEvent(f.at, f.debit_id, f.user, -f.amount, debit_type, f.stream.id)
-                )
-                if f.refund_at is not None:
+                    LedgerEvent(
+                        at=f.at, id=f.debit_id, user=f.user, amount=-f.amount, type=debit_type,
+                        stream_id=f.stream.id,
+                    )
+                )  # fmt: skip
+                if f.refund_at is not None:  # as `crowdfunding.services._refund` writes it
                     events.append(
                         LedgerEvent(
-                            f.refund_at, f.refund_id, f.user, f.amount, L.STREAM_FUNDING_REFUND,
-                            f.stream.id,
+                            at=f.refund_at, id=f.refund_id, user=f.user, amount=f.amount,
+                            type=L.STREAM_FUNDING_REFUND, stream_id=f.stream.id,
                         )
                     )  # fmt: skip
         for r in self.rentals:
             stream = r.stream
             events.append(
-                LedgerEvent(r.rented, r.debit_id, r.user, -r.price, L.STREAM_CHARGE, stream.id)
-            )
+                LedgerEvent(
+                    at=r.rented, id=r.debit_id, user=r.user, amount=-r.price,
+                    type=L.STREAM_CHARGE, stream_id=stream.id,
+                )
+            )  # fmt: skip
             if r.refund_at is not None:  # as `replay_rental_refunds_post` writes it
                 events.append(
                     LedgerEvent(
-                        r.refund_at, r.refund_id, r.user, r.price, L.STREAM_CHARGE, stream.id,
-                        CreditLedgerEntry.Status.REFUNDED,
+                        at=r.refund_at, id=r.refund_id, user=r.user, amount=r.price,
+                        type=L.STREAM_CHARGE, stream_id=stream.id,
+                        status=CreditLedgerEntry.Status.REFUNDED,
                     )
                 )  # fmt: skip
             settlement = r.settlement
-            if settlement is not None:
+            if settlement is not None:  # as `replay_revenue_settle` pays it
                 for entry_id, user, share in (
                     (settlement.creator_entry_id, stream.creator, settlement.creator_share),
                     (settlement.guest_entry_id, settlement.guest, settlement.guest_share),
@@ -878,9 +902,10 @@ class DemoSeeder:
                     if entry_id:
                         events.append(
                             LedgerEvent(
-                                settlement.at, entry_id, user, share, L.STREAM_REVENUE, stream.id
+                                at=settlement.at, id=entry_id, user=user, amount=share,
+                                type=L.STREAM_REVENUE, stream_id=stream.id,
                             )
-                        )
+                        )  # fmt: skip
         events.sort(key=lambda e: (e.at, e.id))
         for event in events:
             self.users[event.user].balance += event.amount
