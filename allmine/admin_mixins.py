@@ -8,6 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from allmine.fields import UpdatedAtField
+
 
 class ReadOnlyAdminMixin:
     """View only: no add, no change, no delete (money records move only through services)."""
@@ -23,7 +25,7 @@ class ReadOnlyAdminMixin:
 
 
 class SaveChangedFieldsMixin:
-    """On change, write only the columns the form changed (and `auto_now` stamps).
+    """On change, write only the columns the form changed (and the `updated_at` stamps).
 
     `Model.save()` writes every column, read-only ones included, from the row as it was loaded:
     a fund, refund or logout committed meanwhile would be overwritten with stale values.
@@ -35,7 +37,11 @@ class SaveChangedFieldsMixin:
         columns = {field.name: field for field in obj._meta.concrete_fields}
         changed = [name for name in form.changed_data if name in columns]
         if changed:
-            stamps = [name for name, field in columns.items() if getattr(field, "auto_now", False)]
+            stamps = [
+                name
+                for name, field in columns.items()
+                if isinstance(field, UpdatedAtField) or getattr(field, "auto_now", False)
+            ]
             obj.save(update_fields=[*changed, *stamps])
 
 

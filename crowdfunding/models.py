@@ -3,7 +3,9 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
+from allmine.fields import UpdatedAtField
 from allmine.ids import ObjectIdField
 from livestreams.models import LiveStream, funding_percentage
 from users.models import CreditLedgerEntry
@@ -54,8 +56,8 @@ class PaidRecord(models.Model):
         CreditLedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     refunded_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = UpdatedAtField()
 
     class Meta:
         abstract = True
@@ -107,8 +109,8 @@ class MiniCrowdFunding(models.Model):
     goal = models.PositiveIntegerField()
     collected = models.PositiveBigIntegerField(default=0, editable=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = UpdatedAtField()
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -164,7 +166,7 @@ class IdempotencyRecord(models.Model):
     fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and body.")
     response_status = models.PositiveSmallIntegerField()
     response_data = models.JSONField()
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -1,17 +1,24 @@
-"""Deterministic demo data: users, streams in every status and type, guests, broadcasters,
-replay rentals, contributions, mini crowd fundings with supports, and a balanced credit ledger.
+"""Deterministic demo data: users, streams in every status and type (some deleted), guests,
+broadcasters, replay rentals, contributions, mini crowd fundings with supports, and a balanced
+credit ledger.
 
-Used by `manage.py seed_demo` and by the benchmark in `bench/`. Everything is planned in memory
-first from one `random.Random(seed)` (ids included, via `object_id_at`), then written phase by
-phase with `bulk_create` in batches, one transaction per phase. Times are offsets from an anchor
-(default: today 00:00 UTC), so the same seed and anchor give the same rows.
+Used by `manage.py seed_demo` and by the benchmark in `bench/`. `DemoSeeder.plan()` draws
+everything from one `random.Random(seed)` into plain records (`UserPlan`, `StreamPlan`,
+`FundingPlan`, `RentalPlan`, `LedgerEvent`...; ids included, via `object_id_at`); `write()`
+turns them into rows, drawing nothing, and inserts them phase by phase with `bulk_create` in
+batches, one transaction per phase. Times are integer microseconds from an anchor (default:
+today 00:00 UTC), so the same seed and anchor give the same rows.
 
-The books are kept the way the services keep them: each user first buys credits
-(`credit_purchase`, enough for everything they later spend plus a spare), every completed
-contribution or mini support has its debit row, every refunded one also its refund row, and
-`balance_after` is the running balance in ledger order (`created_at`, `id`). Stored totals
-(`User.credit_balance`, `LiveStream.collected_funding`, `MiniCrowdFunding.collected`) are the
-sums the ledger and the completed rows give.
+The rows are those the services would leave: each user first buys credits (`credit_purchase`,
+enough for everything they later spend plus a spare); every contribution, support and rental has
+its debit row; a stream that expired, was cancelled or was deleted has refunded every
+contribution and support (and a deleted one every rental whose window was still open, as
+`crowdfunding.services.live_stream_delete` does); a rental whose window closed before the anchor
+is settled as `livestreams.services.replay_revenue_settle` settles it. `balance_after` is the
+running balance in ledger order (`created_at`, `id`), and the stored totals
+(`User.credit_balance`, `LiveStream.collected_funding`, `MiniCrowdFunding.collected`) are the sums
+the ledger and the completed rows give: `crowdfunding.audit.ledger_mismatches()` finds nothing.
+Which replays can be rented, for how long and how revenue splits are asked of `livestreams`.
 """
 
 from __future__ import annotations
@@ -19,7 +26,6 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
@@ -45,6 +51,7 @@ from livestreams.models import (
     ReplayRentalCharge,
     StreamGuest,
 )
+from livestreams.selectors import RENTAL_DURATION, replay_is_rentable
 from livestreams.services import (
     channel_name_for,
     channel_slug,
@@ -63,6 +70,7 @@ SECOND = 1_000_000
 MINUTE = 60 * SECOND
 HOUR = 60 * MINUTE
 DAY = 24 * HOUR
+RENTAL_WINDOW = RENTAL_DURATION // timedelta(microseconds=1)
 
 S = LiveStream.Status
 T = LiveStream.Type
@@ -76,7 +84,6 @@ STATUS_WEIGHTS = {
     S.CANCELLED_BY_GUEST: 7,
 }
 TYPE_WEIGHTS = {T.SOLO: 50, T.DUO_CROWD: 25, T.DUO_SELF: 25}
-REFUNDING = {S.EXPIRED, S.CANCELLED_BY_HOST, S.CANCELLED_BY_GUEST}
 STARTED = {S.ACTIVE, S.ENDED}
 
 FIRST_NAMES = [
@@ -142,33 +149,158 @@ class SeedSummary:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-class StreamPlan:
-    __slots__ = (
-        "index", "id", "creator", "type", "status", "created", "start", "end", "started",
-        "ended", "close", "refund_at", "duration", "rich", "guests", "deleted", "collected",
-        "minis",
-    )  # fmt: skip
+@dataclass(slots=True)
+class UserPlan:
+    id: str
+    username: str
+    first_name: str
+    last_name: str
+    joined: int
+    photo_id: str | None
+    availability: str
+    suspended: bool
+    balance: int = 0  # the ledger's sum, set by _plan_ledger
 
-    def __init__(self, **kwargs):
-        self.guests: list[int] = []
-        self.minis: list[int] = []
-        self.collected = 0
-        self.rich = False
-        for key, value in kwargs.items():
-            setattr(self, key, value)
+
+@dataclass(slots=True, eq=False)
+class StreamPlan:
+    index: int
+    id: str
+    creator: int
+    type: str
+    status: str
+    created: int
+    start: int
+    end: int
+    started: int | None
+    ended: int | None
+    close: int  # funding closes
+    refund_at: int | None  # expired or cancelled: every funder refunded then
+    duration: int
+    deleted: int | None = None  # soft-deleted then, refunding as `live_stream_delete` does
+    replay_offered: bool = False
+    replay_price: int | None = None
+    rich: bool = False
+    guests: list[int] = field(default_factory=list)
+    collected: int = 0
+    # Drawn by _plan_stream_details.
+    title: str = ""
+    channel_name: str = ""
+    interest: str = ""
+    motivation: str = ""
+    thumbnail_url: str = ""
+    price: Decimal | None = None
+    funding_goal: int = 0
+    recorded: bool = False
+    replay_on: bool | None = None
 
     @property
     def open(self) -> int:
         return self.created + MINUTE
 
+    @property
+    def funding_refunded_at(self) -> int | None:
+        """When every completed contribution and support was refunded: on expiry or
+        cancellation, else on deletion."""
+        return self.refund_at if self.refund_at is not None else self.deleted
 
+    @property
+    def recording_url(self) -> str:
+        if self.status == S.ENDED and self.recorded:
+            return f"{SEED_MEDIA_PREFIX}recordings/{self.id}.mp4"
+        return ""
+
+    def rentable(self, *, deleted: bool) -> bool:
+        """`livestreams`' rule: rentable now (`deleted`: as it is), or before its deletion."""
+        return replay_is_rentable(
+            status=self.status,
+            # A plan's times are offsets; the rule only asks whether the stream is deleted.
+            deleted_at=self.deleted if deleted else None,
+            recording_url=self.recording_url,
+            is_active_replay_on_creator_profile=self.replay_on,
+            replay_credit_price=self.replay_price,
+            live_stream_type=self.type,
+            has_guest=bool(self.guests),
+        )
+
+
+@dataclass(slots=True, eq=False)
 class MiniPlan:
-    __slots__ = ("id", "stream", "title", "goal", "collected", "created")
+    id: str
+    stream: StreamPlan
+    title: str
+    goal: int
+    created: int
+    collected: int = 0
 
-    def __init__(self, **kwargs):
-        self.collected = 0
-        for key, value in kwargs.items():
-            setattr(self, key, value)
+
+@dataclass(slots=True)
+class BroadcasterPlan:
+    stream: StreamPlan
+    user: int
+    role: str
+    uid: int | None
+    joined: bool
+    at: int
+
+
+@dataclass(slots=True)
+class FundingPlan:
+    """A contribution (`target` a stream) or a mini crowd funding support (`target` a mini)."""
+
+    id: str
+    user: int
+    target: StreamPlan | MiniPlan
+    stream: StreamPlan
+    amount: int
+    at: int
+    debit_id: str
+    refund_at: int | None = None
+    refund_id: str | None = None
+
+
+@dataclass(slots=True)
+class Settlement:
+    """A rental's revenue, paid as `replay_revenue_settle` pays it once the window closed."""
+
+    at: int
+    creator_entry_id: str | None
+    guest_entry_id: str | None
+    creator_share: int
+    guest_share: int
+    guest: int | None
+
+
+@dataclass(slots=True)
+class RentalPlan:
+    id: str
+    user: int
+    stream: StreamPlan
+    rented: int
+    charge_id: str
+    debit_id: str
+    settlement: Settlement | None = None
+    refund_at: int | None = None  # the stream was deleted inside the window
+    refund_id: str | None = None
+
+    @property
+    def price(self) -> int:
+        return self.stream.replay_price
+
+    @property
+    def expires(self) -> int:
+        return self.rented + RENTAL_WINDOW
+
+
+@dataclass(slots=True)
+class LedgerEvent:
+    at: int
+    id: str
+    user: int
+    amount: int
+    type: str
+    stream_id: str
+    status: str = CreditLedgerEntry.Status.COMPLETED
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -201,22 +333,6 @@ def stream_to_fund(user: User) -> LiveStream | None:
         .order_by("planned_start_date", "id")
         .first()
     )
-
-
-@contextmanager
-def explicit_timestamps(*models):
-    """Let bulk_create keep the planned `created_at`/`updated_at` instead of `now()`."""
-    saved = []
-    for model in models:
-        for f in model._meta.concrete_fields:
-            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-                saved.append((f, f.auto_now, f.auto_now_add))
-                f.auto_now = f.auto_now_add = False
-    try:
-        yield
-    finally:
-        for f, auto_now, auto_now_add in saved:
-            f.auto_now, f.auto_now_add = auto_now, auto_now_add
 
 
 def _batched(items: Iterable, size: int) -> Iterator[list]:
@@ -266,7 +382,8 @@ class Progress:
 
 
 def delete_seed_data(progress: Progress | None = None) -> dict[str, int]:
-    """Delete everything the seeder made, children before parents (money rows are PROTECTed).
+    """Delete everything the seeder made, children before parents (money rows are PROTECTed),
+    and say how many rows of each kind went.
 
     Also removes rows other users attached to seeded streams (their contributions, supports,
     rentals), since those streams go away. Large tables are deleted with one SQL statement each.
@@ -303,7 +420,13 @@ def delete_seed_data(progress: Progress | None = None) -> dict[str, int]:
         raw("guests", StreamGuest.objects.filter(Q(user__in=users) | Q(stream__in=streams)))
         raw("broadcasters", Broadcaster.objects.filter(Q(user__in=users) | Q(stream__in=streams)))
         raw("streams", LiveStream.objects.filter(creator__in=users))
-        deleted["users"], _ = User.objects.filter(seed_users()).delete()
+        # `delete()`'s total also counts the rows it cascaded to (idempotency records,
+        # tokens, admin log entries...): users are counted alone, the rest under their names.
+        _, by_model = User.objects.filter(seed_users()).delete()
+        deleted["users"] = by_model.pop(User._meta.label, 0)
+        for label, count in by_model.items():
+            if count:
+                deleted[label] = count
         raw("media", Media.objects.filter(url__startswith=SEED_MEDIA_PREFIX))
     progress.end()
     return deleted
@@ -313,6 +436,9 @@ def delete_seed_data(progress: Progress | None = None) -> dict[str, int]:
 
 
 class DemoSeeder:
+    """`plan()` draws everything from the seed into plain records (no database writes, and
+    nothing is drawn later); `write()` turns the records into rows and inserts them."""
+
     def __init__(self, options: SeedOptions, progress: Progress | None = None):
         self.o = options
         self.rng = random.Random(options.seed)
@@ -340,45 +466,62 @@ class DemoSeeder:
 
     def plan(self) -> None:
         self.progress.start("plan")
-        self._plan_users()
-        self._plan_streams()
-        self._plan_rich_streams()
-        self._plan_guests_and_broadcasters()
-        self._plan_minis()
-        self._plan_funding()
-        self._plan_rentals()
-        self._plan_ledger()
+        self.users = self._plan_users()
+        self.streams = self._plan_streams()
+        self.funded_by = self._plan_rich_streams()
+        self.broadcasters = self._plan_guests_and_broadcasters()
+        self._plan_stream_details()
+        self.minis = self._plan_minis()
+        self.contributions, self.supports = self._plan_funding()
+        self.rentals = self._plan_rentals()
+        self.ledger = self._plan_ledger()
         self.progress.end()
 
-    def _plan_users(self) -> None:
+    def _plan_users(self) -> list[UserPlan]:
         rng = self.rng
         callers = list(self.o.callers)
         specials = [DEMO_USERNAME] + [CALLER_USERNAME.format(n=n) for n in callers]
         total = len(specials) + self.o.users
-        self.user_ids: list[str] = []
-        self.user_join: list[int] = []
-        self.user_names: list[tuple[str, str, str]] = []
+        users = []
         for i in range(total):
             join = -self.between(500 * DAY, 900 * DAY)
-            self.user_join.append(join)
-            self.user_ids.append(self.new_id(join))
+            uid = self.new_id(join)
             first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-            if i < len(specials):
-                username = specials[i]
-                if i == 0:
-                    first, last = "Demo", "Kullanıcı"
-            else:
-                username = f"{channel_slug(first)}.{channel_slug(last)}{i}"
-            self.user_names.append((username, first, last))
+            if i == 0:
+                first, last = "Demo", "Kullanıcı"
+            username = (
+                specials[i]
+                if i < len(specials)
+                else f"{channel_slug(first)}.{channel_slug(last)}{i}"
+            )
+            photo_id = None if i > 0 and rng.random() < 0.15 else object_id_at(self.dt(join), rng)
+            users.append(
+                UserPlan(
+                    id=uid,
+                    username=username,
+                    first_name=first,
+                    last_name=last,
+                    joined=join,
+                    photo_id=photo_id,
+                    availability=(
+                        User.AvailabilityStatus.AVAILABLE
+                        if i == 0
+                        else rng.choice(User.AvailabilityStatus.values)
+                    ),
+                    suspended=i >= len(specials) and rng.random() < 0.01,
+                )
+            )
+        # Hashed once with a salt from the seed, so reruns store the same hash.
+        self.password = make_password(DEMO_PASSWORD, salt=f"{rng.getrandbits(64):016x}")
         self.demo = 0
         self.caller_users = {n: 1 + k for k, n in enumerate(callers)}
         self.pool = list(range(len(specials), total))  # the crowd
         if len(self.pool) < 5:
             raise ValueError("need at least 5 users")
-        creators = max(3, len(self.pool) * 3 // 10)
-        self.creators = self.pool[:creators]
+        self.creators = self.pool[: max(3, len(self.pool) * 3 // 10)]
+        return users
 
-    def _plan_streams(self) -> None:
+    def _plan_streams(self) -> list[StreamPlan]:
         rng = self.rng
         statuses, s_weights = list(STATUS_WEIGHTS), list(STATUS_WEIGHTS.values())
         types, t_weights = list(TYPE_WEIGHTS), list(TYPE_WEIGHTS.values())
@@ -386,7 +529,8 @@ class DemoSeeder:
         # The first streams cover every status and type, whatever the size.
         drawn_status = statuses + rng.choices(statuses, s_weights, k=max(0, n - len(statuses)))
         drawn_type = (types * 3) + rng.choices(types, t_weights, k=max(0, n - 3 * len(types)))
-        self.streams: list[StreamPlan] = []
+        streams = []
+        ended_streams = 0
         for i in range(n):
             status, kind = drawn_status[i], drawn_type[i]
             if status == S.CANCELLED_BY_GUEST and kind == T.SOLO:
@@ -428,46 +572,53 @@ class DemoSeeder:
                 close=close,
                 refund_at=refund_at,
                 duration=duration,
-                deleted=None,
             )
+            # Some streams are deleted (stream 1, an ended one, always): ended or expired ones
+            # hours later, scheduled ones before they start. Funding closes before deletion.
             if status in (S.ENDED, S.EXPIRED) and (i == 1 or rng.random() < 0.02):
                 stream.deleted = (ended or refund_at) + self.between(HOUR, 10 * HOUR)
-            self.streams.append(stream)
-        self.scheduled = [s for s in self.streams if s.status == S.SCHEDULED and s.deleted is None]
-        # Replays on offer (see _stream_row) and their prices; the demo user hosts the first one
-        # (replayAccess `owner`).
-        self.replay_prices: dict[int, int] = {}
-        for s in self.streams:
-            if s.status == S.ENDED and s.index % 10 < 4:
-                self.replay_prices[s.index] = rng.choice([10, 20, 30, 50, 100])
-        owned = [s for s in self.streams if s.index in self.replay_prices and s.deleted is None]
+            elif status == S.SCHEDULED and rng.random() < 0.02:
+                stream.deleted = self.between(created + 2 * HOUR, -MINUTE)
+                stream.close = stream.deleted - SECOND
+            # Four ended streams in ten offer their replay for credits (the first four of each
+            # ten, so even a small seed has some).
+            if status == S.ENDED and ended_streams % 10 < 4:
+                stream.replay_offered = True
+                stream.replay_price = rng.choice([10, 20, 30, 50, 100])
+            streams.append(stream)
+            ended_streams += status == S.ENDED
+        # The demo user hosts the first replay on offer (replayAccess `owner`).
+        owned = [s for s in streams if s.replay_offered and s.deleted is None]
         if owned:
             owned[0].creator = self.demo
+        return streams
 
-    def _plan_rich_streams(self) -> None:
+    def _plan_rich_streams(self) -> dict[int, list[StreamPlan]]:
         """The demo user and the benchmark callers fund scheduled streams that have guests,
         broadcasters and mini crowd fundings."""
         rng = self.rng
-        self.funded_by: dict[int, list[StreamPlan]] = {}
+        scheduled = [s for s in self.streams if s.status == S.SCHEDULED and s.deleted is None]
+        funded_by: dict[int, list[StreamPlan]] = {}
         wanted = [(self.demo, self.o.demo_funded)] + [
             (user, n) for n, user in self.caller_users.items()
         ]
         for user, count in wanted:
-            if count > len(self.scheduled):
+            if count > len(scheduled):
                 raise ValueError(
-                    f"{count} funded streams wanted but only {len(self.scheduled)} are scheduled; "
+                    f"{count} funded streams wanted but only {len(scheduled)} are scheduled; "
                     "seed more streams"
                 )
-            chosen = rng.sample(self.scheduled, count)
-            self.funded_by[user] = chosen
+            chosen = rng.sample(scheduled, count)
+            funded_by[user] = chosen
             for stream in chosen:
                 stream.rich = True
                 if stream.type == T.SOLO:
                     stream.type = rng.choice([T.DUO_CROWD, T.DUO_SELF])
+        return funded_by
 
-    def _plan_guests_and_broadcasters(self) -> None:
+    def _plan_guests_and_broadcasters(self) -> list[BroadcasterPlan]:
         rng = self.rng
-        self.broadcasters: list[tuple[int, int, str, int | None, bool, int]] = []
+        broadcasters = []
         demo_funded = self.funded_by.get(self.demo, [])
         demo_guest_stream = demo_funded[0] if demo_funded else None
         for s in self.streams:
@@ -483,14 +634,64 @@ class DemoSeeder:
             if joined or s.status == S.PREPARING or s.rich:
                 at = (s.started or s.created + HOUR) if joined else s.created + HOUR
                 uid = rng.randrange(10_000, 99_999)
-                self.broadcasters.append((s.index, s.creator, "host", uid, joined, at))
+                broadcasters.append(
+                    BroadcasterPlan(
+                        stream=s,
+                        user=s.creator,
+                        role=Broadcaster.Role.HOST,
+                        uid=uid,
+                        joined=joined,
+                        at=at,
+                    )
+                )
                 for k, guest in enumerate(s.guests):
                     uid = rng.randrange(10_000, 99_999) if joined or rng.random() < 0.5 else None
-                    self.broadcasters.append((s.index, guest, "guest", uid, joined, at + k + 1))
+                    broadcasters.append(
+                        BroadcasterPlan(
+                            stream=s,
+                            user=guest,
+                            role=Broadcaster.Role.GUEST,
+                            uid=uid,
+                            joined=joined,
+                            at=at + k + 1,
+                        )
+                    )
+        return broadcasters
 
-    def _plan_minis(self) -> None:
+    def _plan_stream_details(self) -> None:
+        """Titles, channel names (unique, also against streams already stored), prices and
+        replay settings."""
         rng = self.rng
-        self.minis: list[MiniPlan] = []
+        taken = set(LiveStream.objects.values_list("channel_name", flat=True))
+
+        def token_hex() -> str:
+            return f"{rng.getrandbits(16):04x}"
+
+        for s in self.streams:
+            s.interest = rng.choice(Interest.values)
+            title = rng.choice(TOPICS[s.interest])
+            if rng.random() < 0.6:
+                title = f"{title} ({rng.randrange(1, 60)}. bölüm)"
+            s.title = title
+            name = channel_name_for(title, token_hex=token_hex)
+            while name in taken:
+                name = channel_name_for(title, token_hex=token_hex)
+            taken.add(name)
+            s.channel_name = name
+            s.price = rng.choice(PRICES) if rng.random() < 0.45 else None
+            s.recorded = s.replay_offered or rng.random() < 0.6
+            if s.status == S.ENDED and s.recorded:
+                s.replay_on = True if s.replay_offered else rng.choice([None, False])
+            if not s.replay_on:
+                s.replay_price = None
+            has_thumbnail = rng.random() < 0.7
+            s.thumbnail_url = f"{SEED_MEDIA_PREFIX}thumbnails/{s.id}.png" if has_thumbnail else ""
+            s.motivation = rng.choice(MOTIVATIONS)
+            s.funding_goal = rng.choices([0, 500, 1000, 2000, 5000, 10000], [1, 6, 8, 6, 3, 1])[0]
+
+    def _plan_minis(self) -> list[MiniPlan]:
+        rng = self.rng
+        minis = []
         for s in self.streams:
             if s.rich:
                 count = rng.choice([1, 2, 3])
@@ -500,180 +701,217 @@ class DemoSeeder:
                 continue
             for k in range(count):
                 created = s.created + (k + 1) * MINUTE
-                mini = MiniPlan(
-                    id=self.new_id(created),
-                    stream=s,
-                    title=rng.choice(MINI_TITLES),
-                    goal=rng.choice([50, 100, 200, 300, 500]),
-                    created=created,
+                minis.append(
+                    MiniPlan(
+                        id=self.new_id(created),
+                        stream=s,
+                        title=rng.choice(MINI_TITLES),
+                        goal=rng.choice([50, 100, 200, 300, 500]),
+                        created=created,
+                    )
                 )
-                s.minis.append(len(self.minis))
-                self.minis.append(mini)
+        return minis
 
-    def _plan_funding(self) -> None:
-        """Contributions and supports as tuples; ids and ledger ids drawn here, in order.
+    def _crowd_member(self, stream: StreamPlan) -> int:
+        """A random user of the crowd other than the stream's creator."""
+        pool, rng = self.pool, self.rng
+        user = pool[int(rng.random() * len(pool))]
+        while user == stream.creator:
+            user = pool[int(rng.random() * len(pool))]
+        return user
 
-        A funding tuple: (id, user, target index, amount, time, debit id, refund time, refund id).
-        """
+    def _plan_funding(self) -> tuple[list[FundingPlan], list[FundingPlan]]:
+        """Contributions and supports, in time order; a stream that expired, was cancelled or
+        was deleted has refunded every one of them."""
         rng = self.rng
-        streams = self.streams
-        refund_seq: dict[int, int] = {}
+        refunds_per_stream: dict[int, int] = {}
 
-        def refund_for(stream: StreamPlan) -> tuple[int | None, str | None]:
-            if stream.refund_at is None:
-                return None, None
-            k = refund_seq[stream.index] = refund_seq.get(stream.index, 0) + 1
-            at = stream.refund_at + k  # one microsecond apart, in contribution order
-            return at, self.new_id(at)
-
-        def one(user: int, stream: StreamPlan, amount: int) -> tuple:
-            at = self.between(stream.open, stream.close)
+        def one(user: int, target: StreamPlan | MiniPlan, amount: int, at: int) -> FundingPlan:
+            stream = target if isinstance(target, StreamPlan) else target.stream
             debit_id = self.new_id(at)
-            refund_at, refund_id = refund_for(stream)
-            return (self.new_id(at), user, stream.index, amount, at, debit_id, refund_at, refund_id)
+            funding = FundingPlan(
+                id=self.new_id(at),
+                user=user,
+                target=target,
+                stream=stream,
+                amount=amount,
+                at=at,
+                debit_id=debit_id,
+            )
+            if stream.funding_refunded_at is not None:
+                k = refunds_per_stream[stream.index] = refunds_per_stream.get(stream.index, 0) + 1
+                funding.refund_at = stream.funding_refunded_at + k  # 1 µs apart, in order
+                funding.refund_id = self.new_id(funding.refund_at)
+            else:
+                target.collected += amount
+            return funding
 
-        self.contributions: list[tuple] = []
+        contributions = []
         for user, funded in self.funded_by.items():
             for stream in funded:
                 for _ in range(rng.choice([1, 1, 2])):
-                    self.contributions.append(one(user, stream, rng.choice(AMOUNTS[:6])))
+                    at = self.between(stream.open, stream.close)
+                    contributions.append(one(user, stream, rng.choice(AMOUNTS[:6]), at))
 
         n = self.o.contributions
-        weights = [rng.choice([1, 1, 1, 2, 3, 8]) for _ in streams]
-        picks = rng.choices(streams, weights=weights, k=n)
+        weights = [rng.choice([1, 1, 1, 2, 3, 8]) for _ in self.streams]
+        picks = rng.choices(self.streams, weights=weights, k=n)
         amounts = rng.choices(AMOUNTS, AMOUNT_WEIGHTS, k=n)
-        pool = self.pool
-        for i in range(n):
-            stream = picks[i]
-            user = pool[int(rng.random() * len(pool))]
-            while user == stream.creator:
-                user = pool[int(rng.random() * len(pool))]
-            self.contributions.append(one(user, stream, amounts[i]))
-        self.contributions.sort(key=lambda row: (row[4], row[0]))  # insert in id/time order
-        for c in self.contributions:
-            if c[6] is None:
-                streams[c[2]].collected += c[3]
+        for stream, amount in zip(picks, amounts, strict=True):
+            user = self._crowd_member(stream)
+            contributions.append(one(user, stream, amount, self.between(stream.open, stream.close)))
+        contributions.sort(key=lambda c: (c.at, c.id))  # inserted in id/time order
 
-        self.supports: list[tuple] = []
+        supports = []
         if self.minis:
-            mini_picks = rng.choices(range(len(self.minis)), k=self.supports_total)
-            for m in mini_picks:
-                mini = self.minis[m]
+            for mini in rng.choices(self.minis, k=self.supports_total):
                 stream = mini.stream
-                user = pool[int(rng.random() * len(pool))]
-                while user == stream.creator:
-                    user = pool[int(rng.random() * len(pool))]
+                user = self._crowd_member(stream)
                 at = self.between(max(stream.open, mini.created + SECOND), stream.close)
-                amount = rng.choice([5, 10, 20, 25, 50])
-                debit_id = self.new_id(at)
-                refund_at, refund_id = refund_for(stream)
-                support = (self.new_id(at), user, m, amount, at, debit_id, refund_at, refund_id)
-                self.supports.append(support)
-                if refund_at is None:
-                    mini.collected += amount
-            self.supports.sort(key=lambda row: (row[4], row[0]))
+                supports.append(one(user, mini, rng.choice([5, 10, 20, 25, 50]), at))
+            supports.sort(key=lambda s: (s.at, s.id))
+        return contributions, supports
 
-    def _plan_rentals(self) -> None:
+    def _plan_rentals(self) -> list[RentalPlan]:
+        """Rentals of replays that were rentable when rented: settled once their window closed
+        before the anchor, refunded when the stream was deleted inside the window."""
         rng = self.rng
-        self.rentable = [
-            s
-            for s in self.streams
-            if s.status == S.ENDED
-            and s.deleted is None
-            and s.index % 10 < 4  # see _stream_row
-            and (s.type == T.SOLO or s.guests)
-        ]
-        # A rental: (id, user, stream index, rented, charge id, debit id, settlement), where a
-        # settlement is (settled, creator entry id, guest entry id, creator share, guest share,
-        # guest) for a window that closed before the anchor, paid as the revenue job pays it.
-        self.rentals: list[tuple] = []
-        seen: set[tuple[int, int]] = set()
-        if not self.rentable:
-            return
+        rentable = [s for s in self.streams if s.rentable(deleted=s.deleted is not None)]
+        if not rentable:
+            return []
+        deleted = [s for s in self.streams if s.deleted is not None and s.rentable(deleted=False)]
+        wanted: list[tuple[int, StreamPlan, int | None]] = []
         # The demo user holds an active rental (rented an hour before the anchor) and an
         # expired one (its window closed six hours before the anchor, and was settled).
-        for_demo = [s for s in self.rentable if s.creator != self.demo]
-        wanted = []
+        # The first replay the demo user does not host stays `available` to them.
+        for_demo = [s for s in rentable if s.creator != self.demo][1:]
         if for_demo:
             active = rng.choice(for_demo)
             wanted.append((self.demo, active, -HOUR))
             ended_earlier = [s for s in for_demo if s is not active and s.ended < -31 * HOUR]
             if ended_earlier:
                 wanted.append((self.demo, rng.choice(ended_earlier), -30 * HOUR))
+        # Every deleted stream that offered its replay had a renter or two, refunded.
+        for stream in deleted:
+            for _ in range(rng.choice([1, 2])):
+                wanted.append((rng.choice(self.pool), stream, None))
         for _ in range(self.rentals_total):
-            wanted.append((rng.choice(self.pool), rng.choice(self.rentable), None))
+            wanted.append((rng.choice(self.pool), rng.choice(rentable), None))
+
+        rentals = []
+        seen: set[tuple[int, int]] = set()
         for user, stream, rented in wanted:
             # One rental per (user, stream); the creator and guests watch free.
             if user == stream.creator or user in stream.guests or (user, stream.index) in seen:
                 continue
             seen.add((user, stream.index))
             if rented is None:
-                rented = self.between(stream.ended + MINUTE, -MINUTE)
-            rental_id, charge_id, debit_id = (self.new_id(rented) for _ in range(3))
-            settled = rented + 24 * HOUR + 10 * MINUTE
-            settlement = None
-            if settled <= 0:
-                guest = stream.guests[0] if stream.type != T.SOLO and stream.guests else None
-                creator_share, guest_share = revenue_split(
-                    price=self.replay_prices[stream.index],
-                    live_stream_type=stream.type,
-                    has_guest=guest is not None,
-                )
-                settlement = (
-                    settled,
-                    self.new_id(settled) if creator_share else None,
-                    self.new_id(settled) if guest_share else None,
-                    creator_share,
-                    guest_share,
-                    guest if guest_share else None,
-                )
-            self.rentals.append(
-                (rental_id, user, stream.index, rented, charge_id, debit_id, settlement)
+                last = stream.deleted if stream.deleted is not None else 0
+                rented = self.between(stream.ended + MINUTE, last - MINUTE)
+            rental = RentalPlan(
+                id=self.new_id(rented),
+                user=user,
+                stream=stream,
+                rented=rented,
+                charge_id=self.new_id(rented),
+                debit_id=self.new_id(rented),
             )
+            if stream.deleted is not None and stream.deleted < rental.expires:
+                rental.refund_at = stream.deleted
+                rental.refund_id = self.new_id(stream.deleted)
+            elif rental.expires + 10 * MINUTE <= 0:
+                rental.settlement = self._settlement(stream, at=rental.expires + 10 * MINUTE)
+            rentals.append(rental)
+        return rentals
 
-    def _plan_ledger(self) -> None:
-        """Purchases first, then every debit and refund, in ledger order (created_at, id)."""
+    def _settlement(self, stream: StreamPlan, *, at: int) -> Settlement:
+        # The first invited guest earns the guest share (`revenue_guest_id`).
+        guest = stream.guests[0] if stream.type != T.SOLO and stream.guests else None
+        creator_share, guest_share = revenue_split(
+            price=stream.replay_price, live_stream_type=stream.type, has_guest=guest is not None
+        )
+        return Settlement(
+            at=at,
+            creator_entry_id=self.new_id(at) if creator_share else None,
+            guest_entry_id=self.new_id(at) if guest_share else None,
+            creator_share=creator_share,
+            guest_share=guest_share,
+            guest=guest if guest_share else None,
+        )
+
+    def _plan_ledger(self) -> list[LedgerEvent]:
+        """Purchases first, then every debit, refund and revenue row, in ledger order
+        (`created_at`, `id`); each user's balance is the sum of their rows."""
         rng = self.rng
-        spent = [0] * len(self.user_ids)
-        for c in self.contributions:
-            spent[c[1]] += c[3]
-        for s in self.supports:
-            spent[s[1]] += s[3]
-        for r in self.rentals:
-            spent[r[1]] += self.replay_prices[r[2]]
-        # events: (time, ledger id, user, amount, type, stream id)
-        events: list[tuple[int, str, int, int, str, str]] = []
+        L = CreditLedgerEntry.Type
+        spent = [0] * len(self.users)
+        for funding in (*self.contributions, *self.supports):
+            spent[funding.user] += funding.amount
+        for rental in self.rentals:
+            spent[rental.user] += rental.price
+        events = []
         for user, total in enumerate(spent):
             spare = 5000 if user == self.demo else rng.choice([0, 0, 50, 100, 250, 500, 1000])
             if total + spare:
-                at = self.user_join[user] + HOUR
-                events.append((at, self.new_id(at), user, total + spare, "credit_purchase", ""))
-        for kind, rows, stream_of in (
-            ("stream_funding_contribution", self.contributions, lambda k: self.streams[k]),
-            ("mini_crowd_funding_support", self.supports, lambda k: self.minis[k].stream),
+                at = self.users[user].joined + HOUR
+                events.append(
+                    LedgerEvent(
+                        at=at, id=self.new_id(at), user=user, amount=total + spare,
+                        type=L.CREDIT_PURCHASE, stream_id="",
+                    )
+                )  # fmt: skip
+        for debit_type, rows in (
+            (L.STREAM_FUNDING_CONTRIBUTION, self.contributions),
+            (L.MINI_CROWD_FUNDING_SUPPORT, self.supports),
         ):
-            for row in rows:
-                stream_id = stream_of(row[2]).id
-                events.append((row[4], row[5], row[1], -row[3], kind, stream_id))
-                if row[6] is not None:
-                    refund = (row[6], row[7], row[1], row[3], "stream_funding_refund", stream_id)
-                    events.append(refund)
-        for _, user, k, rented, _, debit_id, settlement in self.rentals:
-            stream, price = self.streams[k], self.replay_prices[k]
-            events.append((rented, debit_id, user, -price, "stream_charge", stream.id))
-            if settlement is not None:
-                settled, creator_entry, guest_entry, creator_share, guest_share, guest = settlement
-                if creator_entry:
-                    revenue = (settled, creator_entry, stream.creator, creator_share)
-                    events.append((*revenue, "stream_revenue", stream.id))
-                if guest_entry:
-                    revenue = (settled, guest_entry, guest, guest_share)
-                    events.append((*revenue, "stream_revenue", stream.id))
-        events.sort()
-        self.ledger = events
-        self.balances = [0] * len(self.user_ids)  # final balances, stored on the users
-        for _, _, user, amount, _, _ in events:
-            self.balances[user] += amount
+            for f in rows:
+                events.append(
+                    LedgerEvent(
+                        at=f.at, id=f.debit_id, user=f.user, amount=-f.amount, type=debit_type,
+                        stream_id=f.stream.id,
+                    )
+                )  # fmt: skip
+                if f.refund_at is not None:  # as `crowdfunding.services._refund` writes it
+                    events.append(
+                        LedgerEvent(
+                            at=f.refund_at, id=f.refund_id, user=f.user, amount=f.amount,
+                            type=L.STREAM_FUNDING_REFUND, stream_id=f.stream.id,
+                            status=CreditLedgerEntry.Status.REFUNDED,
+                        )
+                    )  # fmt: skip
+        for r in self.rentals:
+            stream = r.stream
+            events.append(
+                LedgerEvent(
+                    at=r.rented, id=r.debit_id, user=r.user, amount=-r.price,
+                    type=L.STREAM_CHARGE, stream_id=stream.id,
+                )
+            )  # fmt: skip
+            if r.refund_at is not None:  # as `replay_rental_refunds_post` writes it
+                events.append(
+                    LedgerEvent(
+                        at=r.refund_at, id=r.refund_id, user=r.user, amount=r.price,
+                        type=L.STREAM_CHARGE, stream_id=stream.id,
+                        status=CreditLedgerEntry.Status.REFUNDED,
+                    )
+                )  # fmt: skip
+            settlement = r.settlement
+            if settlement is not None:  # as `replay_revenue_settle` pays it
+                for entry_id, user, share in (
+                    (settlement.creator_entry_id, stream.creator, settlement.creator_share),
+                    (settlement.guest_entry_id, settlement.guest, settlement.guest_share),
+                ):
+                    if entry_id:
+                        events.append(
+                            LedgerEvent(
+                                at=settlement.at, id=entry_id, user=user, amount=share,
+                                type=L.STREAM_REVENUE, stream_id=stream.id,
+                            )
+                        )  # fmt: skip
+        events.sort(key=lambda e: (e.at, e.id))
+        for event in events:
+            self.users[event.user].balance += event.amount
+        return events
 
     # writing ------------------------------------------------------------------------------
 
@@ -696,30 +934,22 @@ class DemoSeeder:
             # stay in memory during the bulk inserts instead of being spilled and re-read.
             with connection.cursor() as cursor:
                 cursor.execute("PRAGMA cache_size = -1048576")
-        with explicit_timestamps(
-            Media, User, LiveStream, StreamGuest, Broadcaster, MiniCrowdFunding,
-            CreditLedgerEntry, Contribution, MiniCrowdFundingSupport,
-        ):  # fmt: skip
-            self._write("media", Media, self._media_rows(), len(self.user_ids))
-            self._write("users", User, self._user_rows(), len(self.user_ids))
-            self._write("streams", LiveStream, self._stream_rows(), len(self.streams))
-            guests = sum(len(s.guests) for s in self.streams)
-            self._write("guests", StreamGuest, self._guest_rows(), guests)
-            self._write(
-                "broadcasters", Broadcaster, self._broadcaster_rows(), len(self.broadcasters)
-            )
-            self._write("mini crowd fundings", MiniCrowdFunding, self._mini_rows(), len(self.minis))
-            self._write("credit ledger", CreditLedgerEntry, self._ledger_rows(), len(self.ledger))
-            self._write(
-                "contributions", Contribution, self._contribution_rows(), len(self.contributions)
-            )
-            self._write(
-                "mini supports", MiniCrowdFundingSupport, self._support_rows(), len(self.supports)
-            )
-            self._write("replay rentals", ReplayRental, self._rental_rows(), len(self.rentals))
-            self._write(
-                "replay rental charges", ReplayRentalCharge, self._charge_rows(), len(self.rentals)
-            )
+        photos = sum(user.photo_id is not None for user in self.users)
+        guests = sum(len(s.guests) for s in self.streams)
+        for label, model, rows, total in (
+            ("media", Media, self._media_rows(), photos),
+            ("users", User, self._user_rows(), len(self.users)),
+            ("streams", LiveStream, self._stream_rows(), len(self.streams)),
+            ("guests", StreamGuest, self._guest_rows(), guests),
+            ("broadcasters", Broadcaster, self._broadcaster_rows(), len(self.broadcasters)),
+            ("mini crowd fundings", MiniCrowdFunding, self._mini_rows(), len(self.minis)),
+            ("credit ledger", CreditLedgerEntry, self._ledger_rows(), len(self.ledger)),
+            ("contributions", Contribution, self._contribution_rows(), len(self.contributions)),
+            ("mini supports", MiniCrowdFundingSupport, self._support_rows(), len(self.supports)),
+            ("replay rentals", ReplayRental, self._rental_rows(), len(self.rentals)),
+            ("replay rental charges", ReplayRentalCharge, self._charge_rows(), len(self.rentals)),
+        ):
+            self._write(label, model, rows, total)
         if connection.vendor == "postgresql":
             # Fresh statistics, as autovacuum would give a while later: without them the
             # planner guesses one row per table and picks scans sized for empty tables.
@@ -728,8 +958,9 @@ class DemoSeeder:
                 cursor.execute("ANALYZE")
             self.progress.end()
         counts = {
-            "users": len(self.user_ids),
+            "users": len(self.users),
             "streams": len(self.streams),
+            "deleted_streams": sum(s.deleted is not None for s in self.streams),
             "contributions": len(self.contributions),
             "mini_crowd_fundings": len(self.minis),
             "mini_supports": len(self.supports),
@@ -743,19 +974,16 @@ class DemoSeeder:
         self.plan()
         return self.write()
 
+    # Each row builder reads the plan only: no random draws, no state.
+
     def _media_rows(self) -> Iterator[Media]:
-        rng = self.rng
-        self.photo_ids: list[str | None] = []
-        for i, uid in enumerate(self.user_ids):
-            if i > 0 and rng.random() < 0.15:
-                self.photo_ids.append(None)
+        for user in self.users:
+            if user.photo_id is None:
                 continue
-            at = self.dt(self.user_join[i])
-            media_id = object_id_at(at, rng)
-            self.photo_ids.append(media_id)
-            base = f"{SEED_MEDIA_PREFIX}profiles/{uid}"
+            at = self.dt(user.joined)
+            base = f"{SEED_MEDIA_PREFIX}profiles/{user.id}"
             yield Media(
-                id=media_id,
+                id=user.photo_id,
                 url=f"{base}.jpg",
                 variants={"40": f"{base}/40.webp", "76": f"{base}/76.webp"},
                 created_at=at,
@@ -763,94 +991,58 @@ class DemoSeeder:
             )
 
     def _user_rows(self) -> Iterator[User]:
-        rng = self.rng
-        # Hashed once with a salt from the seed, so reruns store the same hash.
-        salt = f"{rng.getrandbits(64):016x}"
-        password = make_password(DEMO_PASSWORD, salt=salt)
-        availability = list(User.AvailabilityStatus.values)
-        balances = self.balances
-        specials = len(self.caller_users) + 1
-        for i, uid in enumerate(self.user_ids):
-            username, first, last = self.user_names[i]
-            joined = self.dt(self.user_join[i])
-            suspended = i >= specials and rng.random() < 0.01
+        for user in self.users:
+            joined = self.dt(user.joined)
             yield User(
-                id=uid,
-                username=username,
-                email=f"{username}@{SEED_EMAIL_DOMAIN}",
-                first_name=first,
-                last_name=last,
-                password=password,
+                id=user.id,
+                username=user.username,
+                email=f"{user.username}@{SEED_EMAIL_DOMAIN}",
+                first_name=user.first_name,
+                last_name=user.last_name,
+                password=self.password,
                 date_joined=joined,
                 updated_at=joined,
-                profile_photo_id=self.photo_ids[i],
-                availability_status=(
-                    User.AvailabilityStatus.AVAILABLE if i == 0 else rng.choice(availability)
-                ),
+                profile_photo_id=user.photo_id,
+                availability_status=user.availability,
                 account_status=(
-                    User.AccountStatus.SUSPENDED if suspended else User.AccountStatus.ACTIVE
+                    User.AccountStatus.SUSPENDED if user.suspended else User.AccountStatus.ACTIVE
                 ),
-                credit_balance=balances[i],
+                credit_balance=user.balance,
             )
 
-    def _stream_row(self, s: StreamPlan, taken: set[str]) -> LiveStream:
-        rng = self.rng
-        interest = rng.choice(Interest.values)
-        title = rng.choice(TOPICS[interest])
-        if rng.random() < 0.6:
-            title = f"{title} ({rng.randrange(1, 60)}. bölüm)"
-        name = channel_name_for(title, token_hex=lambda: f"{rng.getrandbits(16):04x}")
-        while name in taken:
-            name = channel_name_for(title, token_hex=lambda: f"{rng.getrandbits(16):04x}")
-        taken.add(name)
-        price = rng.choice(PRICES) if rng.random() < 0.45 else None
-        # Every fourth-ish ended stream offers its replay for credits (see _plan_rentals).
-        offered = s.status == S.ENDED and s.index % 10 < 4
-        recorded = offered or rng.random() < 0.6
-        recording_url = ""
-        replay_on = replay_price = None
-        if s.status == S.ENDED and recorded:
-            recording_url = f"{SEED_MEDIA_PREFIX}recordings/{s.id}.mp4"
-            replay_on = True if offered else rng.choice([None, False])
-        if replay_on:
-            replay_price = self.replay_prices[s.index]
-        updated = max(x for x in (s.created, s.started, s.ended, s.refund_at, s.deleted) if x)
-        return LiveStream(
-            id=s.id,
-            creator_id=self.user_ids[s.creator],
-            title=title,
-            live_stream_type=s.type,
-            channel_name=name,
-            thumbnail_url=(
-                f"{SEED_MEDIA_PREFIX}thumbnails/{s.id}.png" if rng.random() < 0.7 else ""
-            ),
-            recording=recorded,
-            recording_url=recording_url,
-            status=s.status,
-            price=price,
-            interest=interest,
-            duration_goal=s.duration,
-            motivation=rng.choice(MOTIVATIONS),
-            is_active_replay_on_creator_profile=replay_on,
-            replay_credit_price=replay_price,
-            started_at=self.dt(s.started) if s.started is not None else None,
-            planned_start_date=self.dt(s.start),
-            ended_at=self.dt(s.ended) if s.ended is not None else None,
-            planned_end_date=self.dt(s.end),
-            funding_goal=rng.choices([0, 500, 1000, 2000, 5000, 10000], [1, 6, 8, 6, 3, 1])[0],
-            collected_funding=s.collected,
-            deleted_at=self.dt(s.deleted) if s.deleted is not None else None,
-            created_at=self.dt(s.created),
-            updated_at=self.dt(updated),
-        )
-
     def _stream_rows(self) -> Iterator[LiveStream]:
-        taken = set(LiveStream.objects.values_list("channel_name", flat=True))
+        ids = [user.id for user in self.users]
         for s in self.streams:
-            yield self._stream_row(s, taken)
+            updated = max(x for x in (s.created, s.started, s.ended, s.refund_at, s.deleted) if x)
+            yield LiveStream(
+                id=s.id,
+                creator_id=ids[s.creator],
+                title=s.title,
+                live_stream_type=s.type,
+                channel_name=s.channel_name,
+                thumbnail_url=s.thumbnail_url,
+                recording=s.recorded,
+                recording_url=s.recording_url,
+                status=s.status,
+                price=s.price,
+                interest=s.interest,
+                duration_goal=s.duration,
+                motivation=s.motivation,
+                is_active_replay_on_creator_profile=s.replay_on,
+                replay_credit_price=s.replay_price,
+                started_at=self.dt(s.started) if s.started is not None else None,
+                planned_start_date=self.dt(s.start),
+                ended_at=self.dt(s.ended) if s.ended is not None else None,
+                planned_end_date=self.dt(s.end),
+                funding_goal=s.funding_goal,
+                collected_funding=s.collected,
+                deleted_at=self.dt(s.deleted) if s.deleted is not None else None,
+                created_at=self.dt(s.created),
+                updated_at=self.dt(updated),
+            )
 
     def _guest_rows(self) -> Iterator[StreamGuest]:
-        ids = self.user_ids
+        ids = [user.id for user in self.users]
         for s in self.streams:
             for k, guest in enumerate(s.guests):
                 yield StreamGuest(
@@ -858,26 +1050,26 @@ class DemoSeeder:
                 )
 
     def _broadcaster_rows(self) -> Iterator[Broadcaster]:
-        ids, streams = self.user_ids, self.streams
-        for stream, user, role, uid, joined, at in self.broadcasters:
+        ids = [user.id for user in self.users]
+        for b in self.broadcasters:
             yield Broadcaster(
-                stream_id=streams[stream].id,
-                user_id=ids[user],
-                role=role,
-                uid=uid,
-                has_joined=joined,
-                created_at=self.dt(at),
+                stream_id=b.stream.id,
+                user_id=ids[b.user],
+                role=b.role,
+                uid=b.uid,
+                has_joined=b.joined,
+                created_at=self.dt(b.at),
             )
 
     def _mini_rows(self) -> Iterator[MiniCrowdFunding]:
         for m in self.minis:
-            if m.stream.refund_at is not None:
+            closed = m.stream.funding_refunded_at
+            if closed is not None:
                 status = MiniCrowdFunding.Status.CANCELLED
             elif m.collected >= m.goal:
                 status = MiniCrowdFunding.Status.COMPLETED
             else:
                 status = MiniCrowdFunding.Status.ACTIVE
-            updated = m.stream.refund_at or m.created
             yield MiniCrowdFunding(
                 id=m.id,
                 stream_id=m.stream.id,
@@ -886,96 +1078,100 @@ class DemoSeeder:
                 collected=m.collected,
                 status=status,
                 created_at=self.dt(m.created),
-                updated_at=self.dt(max(updated, m.created)),
+                updated_at=self.dt(max(closed or m.created, m.created)),
             )
 
     def _ledger_rows(self) -> Iterator[CreditLedgerEntry]:
-        ids, balances = self.user_ids, [0] * len(self.user_ids)
+        ids, balances = [user.id for user in self.users], [0] * len(self.users)
+        L = CreditLedgerEntry.Type
         descriptions = {
-            "credit_purchase": "Demo credit purchase",
-            "stream_charge": "Demo replay rental of live stream {stream_id}",
-            "stream_revenue": "Demo replay revenue of live stream {stream_id}",
+            L.CREDIT_PURCHASE: "Demo credit purchase",
+            L.STREAM_CHARGE: "Demo replay rental of live stream {stream_id}",
+            L.STREAM_REVENUE: "Demo replay revenue of live stream {stream_id}",
         }
-        for at, entry_id, user, amount, kind, stream_id in self.ledger:
-            balance = balances[user] + amount
+        for e in self.ledger:
+            balance = balances[e.user] + e.amount
             if balance < 0:  # cannot happen: purchases come first and cover every debit
-                raise AssertionError(f"negative balance for user {ids[user]}")
-            balances[user] = balance
+                raise AssertionError(f"negative balance for user {ids[e.user]}")
+            balances[e.user] = balance
+            if e.type == L.STREAM_CHARGE and e.status == CreditLedgerEntry.Status.REFUNDED:
+                description = "Demo refund of the replay rental of live stream {stream_id}"
+            else:
+                description = descriptions.get(e.type, f"Demo {L(e.type).label.lower()}")
             yield CreditLedgerEntry(
-                id=entry_id,
-                user_id=ids[user],
-                type=kind,
-                status=(
-                    CreditLedgerEntry.Status.REFUNDED
-                    if kind == "stream_funding_refund"
-                    else CreditLedgerEntry.Status.COMPLETED
-                ),
-                amount=amount,
+                id=e.id,
+                user_id=ids[e.user],
+                type=e.type,
+                status=e.status,
+                amount=e.amount,
                 balance_after=balance,
-                description=descriptions.get(
-                    kind, f"Demo {CreditLedgerEntry.Type(kind).label.lower()}"
-                ).format(stream_id=stream_id),
-                stream_id=stream_id,
-                created_at=self.dt(at),
+                description=description.format(stream_id=e.stream_id),
+                stream_id=e.stream_id,
+                created_at=self.dt(e.at),
             )
 
-    def _funding_fields(self, row: tuple) -> dict:
-        cid, user, _, amount, at, debit_id, refund_at, refund_id = row
-        refunded = refund_at is not None
+    def _funding_fields(self, f: FundingPlan) -> dict:
+        refunded = f.refund_at is not None
         return {
-            "id": cid,
-            "user_id": self.user_ids[user],
-            "amount": amount,
+            "id": f.id,
+            "user_id": self.users[f.user].id,
+            "amount": f.amount,
             "status": FundingStatus.REFUNDED if refunded else FundingStatus.COMPLETED,
-            "ledger_entry_id": debit_id,
-            "refund_ledger_entry_id": refund_id,
-            "refunded_at": self.dt(refund_at) if refunded else None,
-            "created_at": self.dt(at),
-            "updated_at": self.dt(refund_at if refunded else at),
+            "ledger_entry_id": f.debit_id,
+            "refund_ledger_entry_id": f.refund_id,
+            "refunded_at": self.dt(f.refund_at) if refunded else None,
+            "created_at": self.dt(f.at),
+            "updated_at": self.dt(f.refund_at if refunded else f.at),
         }
 
     def _contribution_rows(self) -> Iterator[Contribution]:
-        streams = self.streams
-        for row in self.contributions:
-            yield Contribution(stream_id=streams[row[2]].id, **self._funding_fields(row))
+        for f in self.contributions:
+            yield Contribution(stream_id=f.target.id, **self._funding_fields(f))
 
     def _support_rows(self) -> Iterator[MiniCrowdFundingSupport]:
-        minis = self.minis
-        for row in self.supports:
+        for f in self.supports:
             yield MiniCrowdFundingSupport(
-                mini_crowd_funding_id=minis[row[2]].id, **self._funding_fields(row)
+                mini_crowd_funding_id=f.target.id, **self._funding_fields(f)
             )
 
     def _rental_rows(self) -> Iterator[ReplayRental]:
-        ids, streams = self.user_ids, self.streams
-        for rid, user, stream, rented, *_ in self.rentals:
+        for r in self.rentals:
             yield ReplayRental(
-                id=rid,
-                user_id=ids[user],
-                stream_id=streams[stream].id,
-                price=self.replay_prices[stream],
-                rented_at=self.dt(rented),
-                expires_at=self.dt(rented + 24 * HOUR),
+                id=r.id,
+                user_id=self.users[r.user].id,
+                stream_id=r.stream.id,
+                price=r.price,
+                status=(
+                    ReplayRental.Status.REFUNDED
+                    if r.refund_at is not None
+                    else ReplayRental.Status.ACTIVE
+                ),
+                rented_at=self.dt(r.rented),
+                expires_at=self.dt(r.expires),
             )
 
     def _charge_rows(self) -> Iterator[ReplayRentalCharge]:
-        ids = self.user_ids
-        for rid, _, stream, rented, charge_id, debit_id, settlement in self.rentals:
+        for r in self.rentals:
             charge = ReplayRentalCharge(
-                id=charge_id,
-                rental_id=rid,
-                price=self.replay_prices[stream],
-                rented_at=self.dt(rented),
-                expires_at=self.dt(rented + 24 * HOUR),
-                ledger_entry_id=debit_id,
-                created_at=self.dt(rented),
+                id=r.charge_id,
+                rental_id=r.id,
+                price=r.price,
+                rented_at=self.dt(r.rented),
+                expires_at=self.dt(r.expires),
+                ledger_entry_id=r.debit_id,
+                created_at=self.dt(r.rented),
             )
-            if settlement is not None:
-                settled, creator_entry, guest_entry, creator_share, guest_share, guest = settlement
+            if r.refund_at is not None:
+                charge.status = ReplayRentalCharge.Status.REFUNDED
+                charge.refunded_at = self.dt(r.refund_at)
+                charge.refund_ledger_entry_id = r.refund_id
+            elif (settlement := r.settlement) is not None:
                 charge.status = ReplayRentalCharge.Status.SETTLED
-                charge.settled_at = self.dt(settled)
-                charge.creator_revenue_entry_id = creator_entry
-                charge.guest_revenue_entry_id = guest_entry
-                charge.creator_share, charge.guest_share = creator_share, guest_share
-                charge.guest_id = ids[guest] if guest is not None else None
+                charge.settled_at = self.dt(settlement.at)
+                charge.creator_revenue_entry_id = settlement.creator_entry_id
+                charge.guest_revenue_entry_id = settlement.guest_entry_id
+                charge.creator_share = settlement.creator_share
+                charge.guest_share = settlement.guest_share
+                if settlement.guest is not None:
+                    charge.guest_id = self.users[settlement.guest].id
             yield charge

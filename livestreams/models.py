@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from allmine.fields import UpdatedAtField
 from allmine.ids import ObjectIdField
 
 
@@ -89,8 +90,8 @@ class LiveStream(models.Model):
     funding_goal = models.PositiveIntegerField(default=0)
     collected_funding = models.PositiveBigIntegerField(default=0, editable=False)
     deleted_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = UpdatedAtField()
 
     objects = LiveStreamQuerySet.as_manager()
 
@@ -143,7 +144,7 @@ class StreamGuest(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="guest_links"
     )
-    invited_at = models.DateTimeField(auto_now_add=True)
+    invited_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["invited_at", "id"]
@@ -169,7 +170,7 @@ class Broadcaster(models.Model):
     role = models.CharField(max_length=8, choices=Role.choices)
     uid = models.PositiveIntegerField(null=True, blank=True)
     has_joined = models.BooleanField(default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["created_at", "id"]

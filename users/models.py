@@ -3,7 +3,9 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models, transaction
 from django.db.models import Q
+from django.utils import timezone
 
+from allmine.fields import UpdatedAtField
 from allmine.ids import ObjectIdField
 
 
@@ -17,8 +19,8 @@ class Media(models.Model):
     url = models.URLField(max_length=500)
     type = models.CharField(max_length=16, choices=Type.choices, default=Type.IMAGE)
     variants = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = UpdatedAtField()
 
     class Meta:
         ordering = ["id"]
@@ -79,7 +81,7 @@ class User(AbstractUser):
     credit_balance = models.BigIntegerField(default=0)
     # Bumped on logout: every token carrying an older version is refused.
     token_version = models.PositiveIntegerField(default=0)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = UpdatedAtField()
 
     class Meta:
         ordering = ["id"]
@@ -155,7 +157,7 @@ class CreditLedgerEntry(models.Model):
     balance_after = models.BigIntegerField()
     description = models.CharField(max_length=255, blank=True)
     stream_id = models.CharField(max_length=24, blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -516,18 +516,21 @@ def test_seeded_ledger_rows_are_described():
     seed(supports=20, rentals=5)
 
     described = {
-        "credit_purchase": "Demo credit purchase",
-        "stream_funding_contribution": "Demo stream funding contribution",
-        "stream_funding_refund": "Demo stream funding refund",
-        "mini_crowd_funding_support": "Demo mini crowd funding support",
-        "stream_charge": "Demo replay rental of live stream {stream_id}",
-        "stream_revenue": "Demo replay revenue of live stream {stream_id}",
+        ("credit_purchase", "completed"): "Demo credit purchase",
+        ("stream_funding_contribution", "completed"): "Demo stream funding contribution",
+        ("stream_funding_refund", "refunded"): "Demo stream funding refund",
+        ("mini_crowd_funding_support", "completed"): "Demo mini crowd funding support",
+        ("stream_charge", "completed"): "Demo replay rental of live stream {stream_id}",
+        ("stream_charge", "refunded"): (
+            "Demo refund of the replay rental of live stream {stream_id}"
+        ),
+        ("stream_revenue", "completed"): "Demo replay revenue of live stream {stream_id}",
     }
-    rows = set(CreditLedgerEntry.objects.values_list("type", "description", "stream_id"))
+    rows = set(CreditLedgerEntry.objects.values_list("type", "status", "description", "stream_id"))
 
-    assert {kind for kind, _, _ in rows} == set(described)
-    for kind, description, stream_id in rows:
-        assert description == described[kind].format(stream_id=stream_id)
+    assert {(kind, status) for kind, status, _, _ in rows} == set(described)
+    for kind, status, description, stream_id in rows:
+        assert description == described[kind, status].format(stream_id=stream_id)
 
 
 @pytest.mark.parametrize(("money", "can_refund"), [(False, False), (True, True)])

@@ -7,12 +7,20 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from crowdfunding.models import Contribution, MiniCrowdFunding, MiniCrowdFundingSupport
+from crowdfunding.audit import ledger_mismatches
+from crowdfunding.models import (
+    Contribution,
+    FundingStatus,
+    IdempotencyRecord,
+    MiniCrowdFunding,
+    MiniCrowdFundingSupport,
+)
 from crowdfunding.seeding import DEMO_PASSWORD, DEMO_USERNAME, SEED_EMAIL_DOMAIN
+from crowdfunding.services import live_stream_delete
 from livestreams.models import (
     Broadcaster,
     LiveStream,
@@ -120,61 +128,85 @@ def test_reset_replaces_seed_data_and_keeps_other_users():
     assert User.objects.filter(username=DEMO_USERNAME).count() == 1
 
 
+def test_reset_reports_each_kind_of_row_it_deleted():
+    seed()
+    demo = User.objects.get(username=DEMO_USERNAME)
+    IdempotencyRecord.objects.create(
+        user=demo, key="k", fingerprint="f", response_status=201, response_data={}
+    )
+    expected = {
+        "users": User.objects.count(),
+        "streams": LiveStream.objects.count(),
+        "contributions": Contribution.objects.count(),
+        "supports": MiniCrowdFundingSupport.objects.count(),
+        "minis": MiniCrowdFunding.objects.count(),
+        "rentals": ReplayRental.objects.count(),
+        "rental charges": ReplayRentalCharge.objects.count(),
+        "ledger": CreditLedgerEntry.objects.count(),
+        "guests": StreamGuest.objects.count(),
+        "broadcasters": Broadcaster.objects.count(),
+        "media": Media.objects.count(),
+        "crowdfunding.IdempotencyRecord": 1,
+    }
+
+    out = seed(seed=2, reset=True, verbosity=1)
+
+    line = next(line for line in out.splitlines() if line.startswith("Deleted seed data: "))
+    reported = dict(
+        part.rsplit(" ", 1) for part in line.removeprefix("Deleted seed data: ").split(", ")
+    )
+    assert {label: int(count) for label, count in reported.items()} == expected
+
+
 def test_the_books_balance():
     seed(supports=120, rentals=20)
 
-    users = User.objects.filter(email__endswith=f"@{SEED_EMAIL_DOMAIN}")
-    for user in users:
-        entries = list(user.ledger_entries.order_by("created_at", "id"))
+    assert list(ledger_mismatches()) == []
+    for user in User.objects.filter(email__endswith=f"@{SEED_EMAIL_DOMAIN}"):
         running = 0
-        for entry in entries:
+        for entry in user.ledger_entries.order_by("created_at", "id"):
             running += entry.amount
             assert entry.balance_after == running >= 0
-        moved = sum(e.amount for e in entries if e.status in ("completed", "refunded"))
-        assert user.credit_balance == moved
-        assert {e.status for e in entries if e.type == "stream_funding_refund"} <= {"refunded"}
-    assert users.get(username=DEMO_USERNAME).credit_balance > 0
-
-    for stream in LiveStream.objects.annotate(
-        total=Sum("contributions__amount", filter=Q(contributions__status="completed"))
-    ):
-        assert stream.collected_funding == (stream.total or 0)
-    for mini in MiniCrowdFunding.objects.annotate(
-        total=Sum("supports__amount", filter=Q(supports__status="completed"))
-    ):
-        assert mini.collected == (mini.total or 0)
-        if mini.status != MiniCrowdFunding.Status.CANCELLED:
-            assert (mini.status == "completed") == (mini.collected >= mini.goal)
-
-    for model, debit_type in (
-        (Contribution, "stream_funding_contribution"),
-        (MiniCrowdFundingSupport, "mini_crowd_funding_support"),
-    ):
-        rows = model.objects.select_related("ledger_entry", "refund_ledger_entry")
-        assert rows.filter(ledger_entry__isnull=True).count() == 0
-        for row in rows:
-            assert row.ledger_entry.type == debit_type
-            assert row.ledger_entry.amount == -row.amount
-            assert row.ledger_entry.user_id == row.user_id
-            if row.status == "refunded":
-                assert row.refund_ledger_entry.type == "stream_funding_refund"
-                assert row.refund_ledger_entry.status == "refunded"
-                assert row.refund_ledger_entry.amount == row.amount
-                assert row.refunded_at == row.refund_ledger_entry.created_at
-            else:
-                assert row.status == "completed" and row.refund_ledger_entry is None
-    linked = Contribution.objects.count() + MiniCrowdFundingSupport.objects.count()
-    refunds = (
-        Contribution.objects.filter(status="refunded").count()
-        + MiniCrowdFundingSupport.objects.filter(status="refunded").count()
-    )
-    funding_rows = CreditLedgerEntry.objects.exclude(
-        type__in=["credit_purchase", "stream_charge", "stream_revenue"]
-    )
-    assert funding_rows.count() == linked + refunds
+    assert User.objects.get(username=DEMO_USERNAME).credit_balance > 0
+    for mini in MiniCrowdFunding.objects.exclude(status=MiniCrowdFunding.Status.CANCELLED):
+        assert (mini.status == MiniCrowdFunding.Status.COMPLETED) == (mini.collected >= mini.goal)
+    refund_statuses = CreditLedgerEntry.objects.filter(type="stream_funding_refund")
+    assert set(refund_statuses.values_list("status", flat=True)) == {"refunded"}
     assert not Contribution.objects.filter(user_id=F("stream__creator_id")).exists()
     assert not MiniCrowdFundingSupport.objects.filter(
         user_id=F("mini_crowd_funding__stream__creator_id")
+    ).exists()
+
+
+def test_deleted_streams_are_refunded_as_the_delete_service_leaves_them():
+    """Every seeded deletion looks like `live_stream_delete`'s: contributions and supports
+    refunded, mini crowd fundings cancelled, nothing collected, rentals whose window was open
+    refunded at the deletion; the audit is clean."""
+    seed(supports=200, rentals=20)
+
+    deleted = LiveStream.objects.filter(deleted_at__isnull=False)
+    assert deleted.exists()
+    assert list(ledger_mismatches()) == []
+    for stream in deleted:
+        assert stream.collected_funding == 0
+        assert not stream.contributions.exclude(status=FundingStatus.REFUNDED).exists()
+        minis = MiniCrowdFunding.objects.filter(stream=stream)
+        assert not minis.exclude(status=MiniCrowdFunding.Status.CANCELLED, collected=0).exists()
+        assert (
+            not MiniCrowdFundingSupport.objects.filter(mini_crowd_funding__in=minis)
+            .exclude(status=FundingStatus.REFUNDED)
+            .exists()
+        )
+        for charge in ReplayRentalCharge.objects.filter(rental__stream=stream):
+            if charge.expires_at > stream.deleted_at:
+                assert charge.status == ReplayRentalCharge.Status.REFUNDED
+                assert charge.refunded_at == stream.deleted_at
+                assert charge.rental.status == ReplayRental.Status.REFUNDED
+                assert charge.refund_ledger_entry.created_at == stream.deleted_at
+    refunded = Contribution.objects.filter(stream__in=deleted, status=FundingStatus.REFUNDED)
+    assert refunded.filter(refunded_at__gte=F("stream__deleted_at")).exists()
+    assert ReplayRentalCharge.objects.filter(
+        rental__stream__in=deleted, status=ReplayRentalCharge.Status.REFUNDED
     ).exists()
 
 
@@ -249,10 +281,9 @@ def test_seeded_rentals_are_paid_and_the_demo_sees_every_replay_state(api_client
     assert "Ledger audit clean" in capsys.readouterr().out
     assert not ReplayRental.objects.values("user", "stream").annotate(n=Count("id")).filter(n__gt=1)
     assert ReplayRentalCharge.objects.count() == ReplayRental.objects.count()
-    assert set(ReplayRentalCharge.objects.values_list("status", flat=True)) == {
-        "active",
-        "settled",
-    }
+    assert set(ReplayRentalCharge.objects.values_list("status", flat=True)) == set(
+        ReplayRentalCharge.Status
+    )
     assert CreditLedgerEntry.objects.filter(type="stream_revenue").exists()
     assert not ReplayRental.objects.filter(
         Q(user_id=F("stream__creator_id")) | Q(stream__guest_links__user_id=F("user_id"))
@@ -273,3 +304,57 @@ def test_seeded_rentals_are_paid_and_the_demo_sees_every_replay_state(api_client
     assert states == {"owner", "participant", "rented", "expired", "available", "unavailable"}
     rentals = api_client.get("/api/v1/live-stream/my-replay-rentals").json()["data"]["list"]
     assert [rental["status"] for rental in rentals] == ["active", "expired"]
+
+
+def _deletion_shapes(streams) -> dict[str, set[tuple]]:
+    """What a deletion leaves, row kind by row kind, without ids and times."""
+    shapes: dict[str, set[tuple]] = {key: set() for key in ("stream", "funding", "mini", "rental")}
+    for stream in streams:
+        shapes["stream"].add((stream.collected_funding, stream.deleted_at is not None))
+        fundings = [
+            *Contribution.objects.filter(stream=stream).select_related("refund_ledger_entry"),
+            *MiniCrowdFundingSupport.objects.filter(
+                mini_crowd_funding__stream=stream
+            ).select_related("refund_ledger_entry"),
+        ]
+        for funding in fundings:
+            refund = funding.refund_ledger_entry
+            shapes["funding"].add(
+                (funding.status, refund.type, refund.status, refund.amount == funding.amount)
+            )
+        for mini in MiniCrowdFunding.objects.filter(stream=stream):
+            shapes["mini"].add((mini.status, mini.collected))
+        open_charges = ReplayRentalCharge.objects.filter(
+            rental__stream=stream, expires_at__gt=stream.deleted_at
+        ).select_related("rental", "refund_ledger_entry")
+        for charge in open_charges:
+            refund = charge.refund_ledger_entry
+            shapes["rental"].add(
+                (
+                    charge.status,
+                    charge.rental.status,
+                    refund.type,
+                    refund.status,
+                    refund.amount == charge.price,
+                )
+                if refund is not None
+                else (charge.status, charge.rental.status)
+            )
+    return shapes
+
+
+def test_a_seeded_deletion_leaves_what_the_delete_service_leaves():
+    seed(base_date=timezone.now(), supports=300, rentals=30)
+    seeded = _deletion_shapes(LiveStream.objects.filter(deleted_at__isnull=False))
+    # The replay the demo user rents now: contributions, and an open rental to refund.
+    demo = User.objects.get(username=DEMO_USERNAME)
+    stream = ReplayRental.objects.get(user=demo, expires_at__gt=timezone.now()).stream
+
+    live_stream_delete(user=stream.creator, stream_id=stream.pk)
+
+    stream.refresh_from_db()
+    by_service = _deletion_shapes([stream])
+    assert by_service["rental"] and by_service["funding"]
+    for kind, shapes in by_service.items():
+        assert shapes <= seeded[kind], kind
+    assert list(ledger_mismatches()) == []

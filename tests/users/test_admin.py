@@ -1,9 +1,12 @@
 """Admin for users, media and the credit ledger."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.users.factories import MediaFactory, UserFactory
 from users.models import CreditLedgerEntry, User
@@ -57,6 +60,8 @@ def test_user_change_page_shows_extra_fields_and_ledger_link(admin_client):
 def test_user_credit_balance_and_token_version_cannot_be_changed_by_post(admin_client):
     user = UserFactory(username="ayse")
     _ledger_entry(user, 300)
+    long_ago = timezone.now() - timedelta(days=30)
+    User.objects.filter(pk=user.pk).update(updated_at=long_ago)
     url = reverse("admin:users_user_change", args=[user.pk])
     response = admin_client.get(url)
     data = {
@@ -84,6 +89,7 @@ def test_user_credit_balance_and_token_version_cannot_be_changed_by_post(admin_c
     assert user.account_status == User.AccountStatus.SUSPENDED
     assert user.credit_balance == 300
     assert user.token_version == 0
+    assert user.updated_at > long_ago  # the change is stamped
 
 
 def test_user_add_page_and_add(admin_client):

@@ -39,7 +39,8 @@ class Command(BaseCommand):
     help = (
         "Seed a realistic demo: users with profile photos, streams in every status and type, "
         "guests, broadcasters, replay rentals, contributions (mostly completed, some refunded), "
-        "mini crowd fundings with supports, and a credit ledger that balances. "
+        "mini crowd fundings with supports, some deleted streams refunded as a deletion "
+        "refunds them, and a credit ledger that balances (audit_ledger finds nothing). "
         "Deterministic: the same --seed and --base-date give the same rows, ids included. "
         "Every time is an offset from the anchor, 00:00 UTC of --base-date (default: today), "
         "and scheduled streams start 2 to 60 days after it, so they are in the future for at "
