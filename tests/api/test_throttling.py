@@ -12,8 +12,8 @@ from rest_framework.test import APIClient
 
 from crowdfunding.models import Contribution
 from loadtest.redis_server import RedisServer
-from tests.crowdfunding.money import money_snapshot
 from tests.livestreams.factories import LiveStreamFactory
+from tests.support import money_snapshot
 from tests.users.factories import TEST_PASSWORD, UserFactory
 from users.services import access_token_for, credits_grant
 

@@ -13,8 +13,8 @@ from crowdfunding.models import Contribution, MiniCrowdFundingSupport
 from crowdfunding.services import mini_crowd_funding_support_create
 from livestreams.models import LiveStream
 from tests.crowdfunding.factories import ContributionFactory, MiniCrowdFundingFactory
-from tests.crowdfunding.money import money_snapshot
 from tests.livestreams.factories import LiveStreamFactory, ReplayRentalFactory
+from tests.support import money_snapshot
 from tests.users.factories import UserFactory
 from users.models import CreditLedgerEntry, User
 from users.services import credits_grant

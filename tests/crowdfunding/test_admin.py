@@ -3,8 +3,6 @@
 import pytest
 from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from crowdfunding.admin import INLINE_LIMIT
@@ -17,8 +15,8 @@ from crowdfunding.models import (
 from crowdfunding.services import mini_crowd_funding_support_create
 from livestreams.models import LiveStream
 from tests.crowdfunding.factories import ContributionFactory, MiniCrowdFundingFactory
-from tests.crowdfunding.money import money_snapshot
 from tests.livestreams.factories import LiveStreamFactory
+from tests.support import money_snapshot, queries_for
 from tests.users.factories import UserFactory
 from users.models import CreditLedgerEntry
 from users.services import credits_grant
@@ -26,14 +24,6 @@ from users.services import credits_grant
 pytestmark = pytest.mark.django_db
 
 CONTRIBUTIONS = reverse("admin:crowdfunding_contribution_changelist")
-
-
-def _queries_for(client, url: str) -> int:
-    client.get(url)  # warm caches (content types, session) so only the page is counted
-    with CaptureQueriesContext(connection) as context:
-        response = client.get(url)
-    assert response.status_code == 200
-    return len(context.captured_queries)
 
 
 def _support(mini=None, user=None, amount: int = 30) -> MiniCrowdFundingSupport:
@@ -56,7 +46,7 @@ def test_contribution_changelist_shows_rows_with_constant_queries(
     ContributionFactory(
         user=UserFactory(username="ayse"), stream=LiveStreamFactory(title="Canlı konser")
     )
-    at_one_size = _queries_for(admin_client, CONTRIBUTIONS)
+    at_one_size = queries_for(admin_client, CONTRIBUTIONS)
     ContributionFactory.create_batch(19)  # each with its own user and stream
 
     with django_assert_num_queries(at_one_size):
@@ -254,7 +244,7 @@ def test_stream_change_page_has_read_only_money_inlines_with_constant_queries(
     ContributionFactory(user=UserFactory(username="ayse"), stream=stream, amount=77)
     MiniCrowdFundingFactory(stream=stream, title="New microphone", goal=200)
     url = reverse("admin:livestreams_livestream_change", args=[stream.pk])
-    at_one_size = _queries_for(admin_client, url)
+    at_one_size = queries_for(admin_client, url)
     ContributionFactory.create_batch(19, stream=stream)
 
     with django_assert_num_queries(at_one_size):
@@ -338,7 +328,7 @@ def test_mini_crowd_funding_changelist_and_change_page(admin_client, django_asse
         title="New microphone", goal=200, stream=LiveStreamFactory(title="Canlı konser")
     )
     MiniCrowdFunding.objects.filter(pk=mini.pk).update(collected=50)
-    at_one_size = _queries_for(admin_client, url)
+    at_one_size = queries_for(admin_client, url)
     MiniCrowdFundingFactory.create_batch(19)
 
     with django_assert_num_queries(at_one_size):
@@ -383,7 +373,7 @@ def test_support_changelist_and_read_only_change_page(admin_client, django_asser
         user=UserFactory(username="ayse"),
         amount=30,
     )
-    at_one_size = _queries_for(admin_client, url)
+    at_one_size = queries_for(admin_client, url)
     for _ in range(19):
         _support()
 
@@ -424,7 +414,7 @@ def test_idempotency_record_changelist_and_read_only_change_page(
         )
 
     first = record(UserFactory(username="ayse"), "retry-me-7")
-    at_one_size = _queries_for(admin_client, url)
+    at_one_size = queries_for(admin_client, url)
     for _ in range(19):
         record()
 

@@ -7,8 +7,6 @@ from io import StringIO
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.management import CommandError, call_command
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -20,7 +18,6 @@ from crowdfunding.services import (
 )
 from livestreams.models import LiveStream
 from tests.crowdfunding.factories import ContributionFactory, MiniCrowdFundingFactory
-from tests.crowdfunding.money import money_snapshot
 from tests.crowdfunding.test_seed_demo import seed
 from tests.livestreams.factories import (
     BroadcasterFactory,
@@ -28,6 +25,7 @@ from tests.livestreams.factories import (
     ReplayRentalFactory,
     StreamGuestFactory,
 )
+from tests.support import money_snapshot, queries_for
 from tests.users.factories import UserFactory
 from users.models import CreditLedgerEntry, User
 from users.services import credits_grant
@@ -40,14 +38,6 @@ LEDGER = reverse("admin:users_creditledgerentry_changelist")
 RENTALS = reverse("admin:livestreams_replayrental_changelist")
 STREAMS = reverse("admin:livestreams_livestream_changelist")
 OVERVIEW = reverse("admin:crowdfunding_funds_overview")
-
-
-def _queries(client, method: str, url: str, data=None) -> int:
-    getattr(client, method)(url, data)  # warm caches (content types, session)
-    with CaptureQueriesContext(connection) as context:
-        response = getattr(client, method)(url, data)
-    assert response.status_code == 200
-    return len(context.captured_queries)
 
 
 def _totals(response) -> dict:
@@ -94,7 +84,7 @@ def test_contribution_totals_cover_exactly_the_filtered_set_across_pages(admin_c
 
 def test_contribution_totals_cost_one_query_at_any_size(admin_client, django_assert_num_queries):
     ContributionFactory()
-    at_one_size = _queries(admin_client, "get", CONTRIBUTIONS)
+    at_one_size = queries_for(admin_client, CONTRIBUTIONS, method="get")
     ContributionFactory.create_batch(19)
 
     with django_assert_num_queries(at_one_size):
@@ -243,7 +233,7 @@ def test_ledger_search_by_stream_id_and_title(admin_client):
 
 def test_ledger_changelist_with_links_has_constant_queries(admin_client, django_assert_num_queries):
     ContributionFactory(user=UserFactory(username="ayse"))
-    at_one_size = _queries(admin_client, "get", LEDGER, {"q": "Yeni"})
+    at_one_size = queries_for(admin_client, LEDGER, method="get", data={"q": "Yeni"})
     mini = MiniCrowdFundingFactory(goal=10_000)
     for _ in range(9):
         ContributionFactory(status=Contribution.Status.REFUNDED)
@@ -288,7 +278,7 @@ def test_stream_change_page_with_guests_and_broadcasters_has_constant_queries(
     StreamGuestFactory(stream=stream)
     BroadcasterFactory(stream=stream)
     url = reverse("admin:livestreams_livestream_change", args=[stream.pk])
-    at_one_size = _queries(admin_client, "get", url)
+    at_one_size = queries_for(admin_client, url, method="get")
     for _ in range(9):
         StreamGuestFactory(stream=stream)
         BroadcasterFactory(stream=stream)
@@ -333,7 +323,7 @@ def test_money_moved_by_the_services_is_described(db):
 def test_refund_confirmation_page_has_constant_queries(admin_client, django_assert_num_queries):
     first = ContributionFactory()
     data = {"action": "refund_selected", "_selected_action": [first.pk]}
-    at_one_size = _queries(admin_client, "post", CONTRIBUTIONS, data)
+    at_one_size = queries_for(admin_client, CONTRIBUTIONS, method="post", data=data)
     data["_selected_action"] += [c.pk for c in ContributionFactory.create_batch(19)]
 
     with django_assert_num_queries(at_one_size):
@@ -349,7 +339,7 @@ def test_cancel_confirmation_lists_every_refund_changes_nothing_constant_queries
     ended = LiveStreamFactory(title="Bitti", status=LiveStream.Status.ENDED)
     ContributionFactory(stream=concert, user=UserFactory(username="ayse"), amount=40)
     data = {"action": "cancel_and_refund", "_selected_action": [concert.pk, ended.pk]}
-    at_one_size = _queries(admin_client, "post", STREAMS, data)
+    at_one_size = queries_for(admin_client, STREAMS, method="post", data=data)
     mini = MiniCrowdFundingFactory(stream=concert, title="Işık seti", goal=10_000)
     for _ in range(9):
         ContributionFactory(stream=concert, amount=10)
@@ -493,7 +483,7 @@ def test_overview_shows_the_audit_clean_or_its_mismatches_with_the_time(admin_cl
 )
 def test_overview_has_constant_queries(admin_client, django_assert_num_queries, method, data):
     ContributionFactory()
-    at_one_size = _queries(admin_client, method, OVERVIEW, data)
+    at_one_size = queries_for(admin_client, OVERVIEW, method=method, data=data)
     for _ in range(19):
         ContributionFactory(stream=LiveStreamFactory())
         credits_grant(user=UserFactory(), amount=5)

@@ -8,8 +8,8 @@ from crowdfunding.models import Contribution, MiniCrowdFunding, MiniCrowdFunding
 from crowdfunding.services import contribution_refund
 from livestreams.models import LiveStream
 from tests.crowdfunding.factories import ContributionFactory, MiniCrowdFundingFactory
-from tests.crowdfunding.money import money_snapshot
 from tests.livestreams.factories import LiveStreamFactory
+from tests.support import money_snapshot
 from tests.users.factories import UserFactory
 from users.models import CreditLedgerEntry, User
 from users.services import credits_grant

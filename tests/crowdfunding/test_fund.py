@@ -6,8 +6,8 @@ from django.db.models import Sum
 from crowdfunding.models import Contribution, IdempotencyRecord
 from livestreams.models import LiveStream
 from tests.crowdfunding.factories import ContributionFactory
-from tests.crowdfunding.money import money_snapshot
 from tests.livestreams.factories import LiveStreamFactory
+from tests.support import money_snapshot
 from tests.users.factories import UserFactory
 from users.models import CreditLedgerEntry, User
 from users.services import credits_grant

@@ -7,7 +7,7 @@ from django.core.management.base import CommandError
 from crowdfunding.models import Contribution
 from livestreams.models import LiveStream
 from tests.crowdfunding.factories import ContributionFactory, MiniCrowdFundingFactory
-from tests.crowdfunding.money import tamper_balance
+from tests.support import tamper_balance
 from tests.users.factories import UserFactory
 from users.models import CreditLedgerEntry
 

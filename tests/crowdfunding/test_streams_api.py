@@ -17,13 +17,13 @@ from crowdfunding.serializers import CrowdfundedLiveStreamSerializer
 from livestreams.models import Broadcaster, LiveStream, ReplayRental, StreamGuest
 from livestreams.services import replay_rental_create
 from tests.crowdfunding.factories import ContributionFactory, MiniCrowdFundingFactory
-from tests.crowdfunding.money import money_snapshot
 from tests.livestreams.factories import (
     BroadcasterFactory,
     EndedStreamFactory,
     LiveStreamFactory,
     StreamGuestFactory,
 )
+from tests.support import money_snapshot
 from tests.users.factories import UserFactory
 from users.models import CreditLedgerEntry, User
 from users.services import credits_grant

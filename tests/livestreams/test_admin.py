@@ -3,8 +3,6 @@
 from datetime import timedelta
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -15,23 +13,16 @@ from tests.livestreams.factories import (
     ReplayRentalFactory,
     StreamGuestFactory,
 )
+from tests.support import queries_for
 from tests.users.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
-def _queries_for(client, url: str) -> int:
-    client.get(url)  # warm caches (content types, session) so only the page is counted
-    with CaptureQueriesContext(connection) as context:
-        response = client.get(url)
-    assert response.status_code == 200
-    return len(context.captured_queries)
-
-
 def _assert_constant_queries(client, url, make_one, django_assert_num_queries) -> str:
     """With one row already made: the changelist costs as many queries with 20 rows as with 1.
     Returns the 20-row page."""
-    at_one_size = _queries_for(client, url)
+    at_one_size = queries_for(client, url)
     for _ in range(19):
         make_one()
     with django_assert_num_queries(at_one_size):

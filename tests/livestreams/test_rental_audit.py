@@ -12,9 +12,9 @@ from livestreams.services import (
     replay_rentals_refund_for_stream,
     replay_revenue_settle,
 )
-from tests.crowdfunding.money import tamper_balance
 from tests.crowdfunding.test_ledger_commands import audit
 from tests.livestreams.factories import EndedStreamFactory, StreamGuestFactory
+from tests.support import tamper_balance
 from tests.users.factories import UserFactory
 from users.models import CreditLedgerEntry
 from users.services import credits_grant, ledger_post

@@ -8,12 +8,12 @@ from django.utils import timezone
 
 from livestreams.models import LiveStream, ReplayRental, ReplayRentalCharge
 from livestreams.services import replay_rentals_refund_for_stream
-from tests.crowdfunding.money import money_snapshot
 from tests.livestreams.factories import (
     BroadcasterFactory,
     EndedStreamFactory,
     StreamGuestFactory,
 )
+from tests.support import money_snapshot
 from tests.users.factories import UserFactory
 from users.models import CreditLedgerEntry
 from users.services import credits_grant

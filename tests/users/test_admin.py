@@ -3,24 +3,15 @@
 from datetime import timedelta
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from tests.support import queries_for
 from tests.users.factories import MediaFactory, UserFactory
 from users.models import CreditLedgerEntry, User
 from users.services import credits_grant
 
 pytestmark = pytest.mark.django_db
-
-
-def _queries_for(client, url: str) -> int:
-    client.get(url)  # warm caches (content types, session) so only the page is counted
-    with CaptureQueriesContext(connection) as context:
-        response = client.get(url)
-    assert response.status_code == 200
-    return len(context.captured_queries)
 
 
 def _ledger_entry(user=None, amount: int = 250) -> CreditLedgerEntry:
@@ -30,7 +21,7 @@ def _ledger_entry(user=None, amount: int = 250) -> CreditLedgerEntry:
 def test_user_changelist_shows_users_with_constant_queries(admin_client, django_assert_num_queries):
     url = reverse("admin:users_user_changelist")
     UserFactory(username="ayse")
-    at_one_size = _queries_for(admin_client, url)
+    at_one_size = queries_for(admin_client, url)
     UserFactory.create_batch(19)
 
     with django_assert_num_queries(at_one_size):
@@ -115,7 +106,7 @@ def test_user_add_page_and_add(admin_client):
 def test_media_changelist_and_change_page(admin_client, django_assert_num_queries):
     url = reverse("admin:users_media_changelist")
     media = MediaFactory()
-    at_one_size = _queries_for(admin_client, url)
+    at_one_size = queries_for(admin_client, url)
     MediaFactory.create_batch(19)
 
     with django_assert_num_queries(at_one_size):
@@ -133,7 +124,7 @@ def test_ledger_changelist_shows_entries_with_constant_queries(
 ):
     url = reverse("admin:users_creditledgerentry_changelist")
     _ledger_entry(UserFactory(username="ayse"))
-    at_one_size = _queries_for(admin_client, url)
+    at_one_size = queries_for(admin_client, url)
     for _ in range(19):
         _ledger_entry()  # each entry belongs to a different user
 

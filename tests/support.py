@@ -1,6 +1,9 @@
-"""A snapshot of every money-bearing row, for asserting that a refused request changed nothing."""
+"""Helpers the whole suite shares: a snapshot of every money-bearing row (to assert that a
+refused request changed nothing), tampering with a balance behind the services' back, and
+counting the queries a page costs."""
 
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from crowdfunding.models import (
     Contribution,
@@ -40,3 +43,13 @@ def tamper_balance(user_id: str, balance: int) -> None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT set_config('allmine.ledger_post', %s, true)", [user_id])
     User.objects.filter(pk=user_id).update(credit_balance=balance)
+
+
+def queries_for(client, url: str, *, method: str = "get", data=None) -> int:
+    """The queries one request costs, once caches (content types, session) are warm; the
+    request must succeed. Compare at two sizes with `django_assert_num_queries`."""
+    getattr(client, method)(url, data)
+    with CaptureQueriesContext(connection) as context:
+        response = getattr(client, method)(url, data)
+    assert response.status_code == 200
+    return len(context.captured_queries)
