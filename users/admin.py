@@ -113,7 +113,7 @@ class CreditLedgerEntryAdmin(MoneyTotalsMixin, ReadOnlyAdminMixin, admin.ModelAd
         ("created_at", DateRangeFilter),
     )
     date_hierarchy = "created_at"
-    search_fields = ("user__username", "=user__id", "=id", "description")
+    search_fields = ("user__username", "=user__id", "=id", "description", "=stream_id")
     list_select_related = ("user",)
     list_per_page = 50
     show_full_result_count = False  # no second COUNT(*) of the whole ledger on each page
@@ -133,6 +133,7 @@ class CreditLedgerEntryAdmin(MoneyTotalsMixin, ReadOnlyAdminMixin, admin.ModelAd
         "amount",
         "balance_after",
         "description",
+        "stream_id",
         "created_at",
     ]
 

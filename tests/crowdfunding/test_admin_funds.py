@@ -216,7 +216,7 @@ def test_ledger_rows_link_to_their_contribution_support_and_stream_and_back(admi
     entry = admin_client.get(debit_url).content.decode()
     assert contribution_url in entry and stream_url in entry
     stream_page = admin_client.get(stream_url).content.decode()
-    assert f"{LEDGER}?q={concert.pk}" in stream_page
+    assert f"{LEDGER}?stream_id={concert.pk}" in stream_page
 
 
 def test_ledger_search_by_stream_id_and_title(admin_client):
@@ -303,7 +303,7 @@ def test_money_moved_by_the_services_is_described(db):
     mini = MiniCrowdFundingFactory(stream=concert, title="Işık seti", goal=1000)
     support = _support(UserFactory(), mini, 20)
 
-    live_stream_cancel_by_operator(stream_id=concert.pk)
+    live_stream_cancel_by_operator(stream_id=concert.pk, operator=UserFactory())
 
     support.refresh_from_db()
     contribution.refresh_from_db()
