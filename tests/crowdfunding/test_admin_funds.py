@@ -7,7 +7,7 @@ from io import StringIO
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -456,16 +456,73 @@ def test_overview_money_per_day_for_30_days(admin_client):
     assert len(days) == 30
     assert days[-1]["day"] == today and days[0]["day"] == today - timedelta(days=29)
     by_day = {day["day"]: day for day in days}
+    nothing = {"rented": 0, "paid_out": 0}
     assert by_day[today - timedelta(days=3)] == {
         "day": today - timedelta(days=3),
         "bought": 40,
         "funded": 40,
         "refunded": 0,
         "net": 40,
+        **nothing,
     }
-    assert by_day[today] == {"day": today, "bought": 25, "funded": 0, "refunded": 25, "net": -25}
+    assert by_day[today] == {
+        "day": today,
+        "bought": 25,
+        "funded": 0,
+        "refunded": 25,
+        "net": -25,
+        **nothing,
+    }
     page = admin_client.get(OVERVIEW)
-    assert page.context["day_totals"] == {"bought": 65, "funded": 40, "refunded": 25, "net": 15}
+    assert page.context["day_totals"] == {
+        "bought": 65,
+        "funded": 40,
+        "refunded": 25,
+        "net": 15,
+        **nothing,
+    }
+
+
+def test_overview_money_per_day_counts_rentals_their_refunds_and_revenue(admin_client):
+    from livestreams.models import ReplayRentalCharge
+    from livestreams.services import (
+        replay_rental_create,
+        replay_rentals_refund_for_stream,
+        replay_revenue_settle,
+    )
+    from tests.livestreams.factories import EndedStreamFactory
+
+    replay = EndedStreamFactory(replay_credit_price=50)  # solo: 80 % to the creator
+    renters = UserFactory.create_batch(3)
+    for renter in renters:
+        credits_grant(user=renter, amount=100)
+    replay_rental_create(user=renters[0], stream_id=replay.pk)
+    replay_revenue_settle(now=timezone.now() + timedelta(days=2))  # pays the creator 40
+    for renter in renters[1:]:
+        replay_rental_create(user=renter, stream_id=replay.pk)
+    with transaction.atomic():  # the stream is deleted: the open windows are refunded
+        locked = LiveStream.objects.select_for_update().get(pk=replay.pk)
+        replay_rentals_refund_for_stream(stream=locked, now=timezone.now())
+    assert ReplayRentalCharge.objects.filter(status="refunded").count() == 2
+
+    today = money_per_day()[-1]
+    page = admin_client.get(OVERVIEW)
+
+    assert today == {
+        "day": today["day"],
+        "bought": 300,
+        "funded": 0,
+        "rented": 150,
+        "refunded": 100,
+        "paid_out": 40,
+        "net": 150 - 100 - 40,
+    }
+    assert page.context["day_totals"]["rented"] == 150
+    body = page.content.decode()
+    assert "<dt>In: rentals</dt><dd>credits paid for replay rentals (stream charges)</dd>" in body
+    assert "<dt>Out: revenue</dt><dd>replay revenue paid to creators and guests</dd>" in body
+    last_row = body.split("<tbody>")[-1].split("</tr>")[0]
+    assert '<td class="num">150</td><td class="num">100</td><td class="num">40</td>' in last_row
 
 
 def test_overview_shows_the_audit_clean_or_its_mismatches_with_the_time(admin_client):
