@@ -840,6 +840,9 @@ class DemoSeeder:
             funding_goal=rng.choices([0, 500, 1000, 2000, 5000, 10000], [1, 6, 8, 6, 3, 1])[0],
             collected_funding=s.collected,
             deleted_at=self.dt(s.deleted) if s.deleted is not None else None,
+            # The demo's host cancellations were made by their creators.
+            cancelled_by_id=self.user_ids[s.creator] if s.status == S.CANCELLED_BY_HOST else None,
+            cancelled_at=self.dt(s.refund_at) if s.status == S.CANCELLED_BY_HOST else None,
             created_at=self.dt(s.created),
             updated_at=self.dt(updated),
         )

@@ -94,8 +94,8 @@ class DirectionFilter(admin.SimpleListFilter):
 class CreditLedgerEntryAdmin(MoneyTotalsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """The ledger is the truth about credits: operators read it, nobody edits it.
 
-    The crowdfunding app extends it with the stream and the contribution or support a row
-    records (this app does not know about them)."""
+    The crowdfunding app extends it with the stream and the contribution, support or rental
+    charge a row records (this app does not know about them)."""
 
     list_display = (
         "created",
