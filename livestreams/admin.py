@@ -205,7 +205,10 @@ class ReplayRentalChargeInline(ReadOnlyAdminMixin, admin.TabularInline):
     show_change_link = True
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("guest")
+        # Each row is captioned by its charge (renter, stream title): loaded with the rows.
+        return (
+            super().get_queryset(request).select_related("guest", "rental__user", "rental__stream")
+        )
 
     @admin.display(description="Ledger")
     def ledger(self, obj: ReplayRentalCharge) -> str:

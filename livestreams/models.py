@@ -323,4 +323,7 @@ class ReplayRentalCharge(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.price} credits for a replay window ({self.status})"
+        return (
+            f"{self.price} credits from {self.rental.user.username} for the replay of "
+            f"“{self.rental.stream.title}” ({self.get_status_display()})"
+        )
