@@ -15,6 +15,7 @@ from allmine.admin_mixins import (
     SaveChangedFieldsMixin,
     datetime_column,
 )
+from allmine.ids import is_object_id
 from users.models import CreditLedgerEntry, Media, User
 
 
@@ -138,6 +139,14 @@ class CreditLedgerEntryAdmin(MoneyTotalsMixin, ReadOnlyAdminMixin, admin.ModelAd
     ]
 
     created = datetime_column("created_at", "Created")
+
+    def get_search_results(self, request, queryset, search_term):
+        """An ObjectId searches the id columns only — the entry, its user, its stream —
+        through their indexes, instead of also scanning every description for the text."""
+        term = search_term.strip()
+        if is_object_id(term):
+            return queryset.filter(Q(pk=term) | Q(user_id=term) | Q(stream_id=term)), False
+        return super().get_search_results(request, queryset, search_term)
 
     @admin.display(description="Type", ordering="type")
     def kind(self, obj: CreditLedgerEntry) -> str:

@@ -217,6 +217,10 @@ def test_ledger_search_by_exact_stream_id_and_by_title_through_stream_ids(admin_
 
     assert found(concert.pk) == ours
     assert found(concert.pk[2:]) == set()  # the id is matched exactly
+    # An id also finds the entry with that id, or the rows of the user with that id.
+    assert found(refunded.ledger_entry_id) == {refunded.ledger_entry_id}
+    purchase = CreditLedgerEntry.objects.get(user=refunded.user, type="credit_purchase")
+    assert found(refunded.user_id) == ours | {purchase.pk}
     LiveStream.objects.filter(pk=concert.pk).update(title="Yeni başlık")  # not in descriptions
     assert found("başlık") == ours
     assert found("kaydı") == {charge.ledger_entry_id}
