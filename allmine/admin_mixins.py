@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from allmine.fields import UpdatedAtField
 
@@ -145,3 +145,17 @@ def datetime_column(field: str, description: str):
         return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else "-"
 
     return column
+
+
+def ledger_links(*rows: tuple[str, str | None]) -> str:
+    """Links to ledger rows' change pages, " · " apart: one per (caption, entry id) whose id
+    is set (e.g. ("debit", record.ledger_entry_id), ("refund", record.refund_ledger_entry_id))."""
+    return format_html_join(
+        " · ",
+        '<a href="{}">{}</a>',
+        (
+            (reverse("admin:users_creditledgerentry_change", args=[pk]), caption)
+            for caption, pk in rows
+            if pk
+        ),
+    )

@@ -45,6 +45,7 @@ def main() -> None:
         ("ledger", "get", "/admin/users/creditledgerentry/", None),
         ("ledger ?q=stream title", "get", "/admin/users/creditledgerentry/", {"q": stream.title}),
         ("ledger ?q=stream id", "get", "/admin/users/creditledgerentry/", {"q": stream.pk}),
+        ("ledger ?stream_id=", "get", "/admin/users/creditledgerentry/", {"stream_id": stream.pk}),
         (
             "ledger refunds since 2 weeks",
             "get",
@@ -53,6 +54,7 @@ def main() -> None:
         ),
         ("supports", "get", "/admin/crowdfunding/minicrowdfundingsupport/", None),
         ("rentals", "get", "/admin/livestreams/replayrental/", None),
+        ("rental charges", "get", "/admin/livestreams/replayrentalcharge/", None),
         ("stream page", "get", f"/admin/livestreams/livestream/{stream.pk}/change/", None),
         (
             "overview (audit cached)",

@@ -24,6 +24,7 @@ from allmine.admin_mixins import (
     SaveChangedFieldsMixin,
     admin_link,
     datetime_column,
+    ledger_links,
 )
 from allmine.api.errors import DomainError
 from allmine.ids import is_object_id
@@ -42,7 +43,7 @@ from crowdfunding.services import (
     live_stream_cancel_by_operator,
 )
 from livestreams.admin import LiveStreamAdmin
-from livestreams.models import LiveStream
+from livestreams.models import LiveStream, ReplayRentalCharge
 from users.admin import CreditLedgerEntryAdmin
 from users.models import CreditLedgerEntry
 
@@ -190,7 +191,8 @@ class CrowdfundedLiveStreamAdmin(LiveStreamAdmin):
             )
         started = timezone.now()
         cancelled, skipped = run_for_each(
-            queryset, lambda pk: live_stream_cancel_by_operator(stream_id=pk)
+            queryset,
+            lambda pk: live_stream_cancel_by_operator(stream_id=pk, operator=request.user),
         )
         done = ""
         if cancelled:
@@ -214,16 +216,20 @@ class CrowdfundedLiveStreamAdmin(LiveStreamAdmin):
             return "-"
         contributions = reverse("admin:crowdfunding_contribution_changelist")
         supports = reverse("admin:crowdfunding_minicrowdfundingsupport_changelist")
+        rentals = reverse("admin:livestreams_replayrental_changelist")
         ledger = reverse("admin:users_creditledgerentry_changelist")
         count = obj.contributions.count()
         return format_html(
             '<a href="{}?stream={}">{} contributions</a> · '
             '<a href="{}?mini_crowd_funding__stream={}">supports</a> · '
-            '<a href="{}?q={}">ledger rows</a>',
+            '<a href="{}?stream={}">rentals</a> · '
+            '<a href="{}?stream_id={}">ledger rows</a>',
             contributions,
             obj.pk,
             count,
             supports,
+            obj.pk,
+            rentals,
             obj.pk,
             ledger,
             obj.pk,
@@ -303,16 +309,7 @@ class PaidRecordAdmin(MoneyTotalsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Ledger")
     def ledger_links(self, obj) -> str:
-        links = [("debit", obj.ledger_entry_id), ("refund", obj.refund_ledger_entry_id)]
-        return format_html_join(
-            " · ",
-            '<a href="{}">{}</a>',
-            (
-                (reverse("admin:users_creditledgerentry_change", args=[pk]), label)
-                for label, pk in links
-                if pk
-            ),
-        )
+        return ledger_links(("debit", obj.ledger_entry_id), ("refund", obj.refund_ledger_entry_id))
 
 
 @admin.register(Contribution)
@@ -501,25 +498,41 @@ class MiniCrowdFundingSupportAdmin(PaidRecordAdmin):
         return admin_link(obj.mini_crowd_funding.stream)
 
 
+# What a ledger row can record: (model, its entry field, the row's caption on the ledger).
+RECORDED_BY = (
+    (Contribution, "ledger_entry", "contribution"),
+    (Contribution, "refund_ledger_entry", "contribution refund"),
+    (MiniCrowdFundingSupport, "ledger_entry", "support"),
+    (MiniCrowdFundingSupport, "refund_ledger_entry", "support refund"),
+    (ReplayRentalCharge, "ledger_entry", "rental charge"),
+    (ReplayRentalCharge, "refund_ledger_entry", "rental refund"),
+    (ReplayRentalCharge, "creator_revenue_entry", "creator revenue"),
+    (ReplayRentalCharge, "guest_revenue_entry", "guest revenue"),
+)
+
+
 def attach_records(entries: list[CreditLedgerEntry]) -> list[CreditLedgerEntry]:
-    """Set `entry.recorded` to (the contribution or support the ledger row is the debit or
-    refund of, its stream), or None: two queries for any number of rows."""
+    """Set on each ledger row `recorded`: (caption, the contribution, support or rental
+    charge the row is the debit, refund or revenue payout of), or None; and `stream`: the
+    live stream its `stream_id` names, or None. Four queries for any number of rows."""
     ids = {entry.pk for entry in entries}
     recorded = {}
-    for model, stream_path in (
-        (Contribution, "stream"),
-        (MiniCrowdFundingSupport, "mini_crowd_funding__stream"),
-    ):
-        records = model.objects.filter(
-            Q(ledger_entry_id__in=ids) | Q(refund_ledger_entry_id__in=ids)
-        ).select_related(stream_path)
-        for record in records:
-            stream = record.stream if model is Contribution else record.mini_crowd_funding.stream
-            for entry_id in (record.ledger_entry_id, record.refund_ledger_entry_id):
-                if entry_id in ids:
-                    recorded[entry_id] = (record, stream)
+    if ids:
+        for model in (Contribution, MiniCrowdFundingSupport, ReplayRentalCharge):
+            fields = [(field, caption) for m, field, caption in RECORDED_BY if m is model]
+            matches = Q()
+            for field, _ in fields:
+                matches |= Q(**{f"{field}_id__in": ids})
+            for record in model.objects.filter(matches):
+                for field, caption in fields:
+                    entry_id = getattr(record, f"{field}_id")
+                    if entry_id in ids:
+                        recorded[entry_id] = (caption, record)
+    stream_ids = {entry.stream_id for entry in entries if entry.stream_id}
+    streams = LiveStream.objects.only("id", "title").in_bulk(stream_ids) if stream_ids else {}
     for entry in entries:
         entry.recorded = recorded.get(entry.pk)
+        entry.stream = streams.get(entry.stream_id)
     return entries
 
 
@@ -528,17 +541,13 @@ admin.site.unregister(CreditLedgerEntry)
 
 @admin.register(CreditLedgerEntry)
 class CrowdfundedLedgerAdmin(CreditLedgerEntryAdmin):
-    """`CreditLedgerEntryAdmin` plus what each row records: the contribution or support it is
-    the debit or refund of, and its stream (searchable by the stream's id or title).
-
-    Ledger rows do not store their stream: it is found through the contribution or support
-    (`attach_records` for the rows shown, subqueries in `get_search_results`). A nullable
-    `stream_id` column on the ledger would make both a plain `list_select_related("stream")`
-    and `stream_id=<id>` / `stream__title__icontains` search fields."""
+    """`CreditLedgerEntryAdmin` plus what each row records: the contribution, support or
+    rental charge it is the debit, refund or revenue payout of, and its stream (`stream_id`,
+    searchable by the stream's id or title). `attach_records` finds them for the rows shown."""
 
     list_display = (*CreditLedgerEntryAdmin.list_display, "record_link")
     readonly_fields = [*CreditLedgerEntryAdmin.readonly_fields, "record_link"]
-    search_help_text = "Username, user id, entry id, description, or a stream's id or title."
+    search_help_text = "Username, user id, entry id, description, or a stream's exact id or title."
 
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context)
@@ -551,34 +560,25 @@ class CrowdfundedLedgerAdmin(CreditLedgerEntryAdmin):
     def record_link(self, obj: CreditLedgerEntry) -> str:
         if not hasattr(obj, "recorded"):  # the change page: one row
             attach_records([obj])
-        if obj.recorded is None:
-            return "-"
-        record, stream = obj.recorded
-        return format_html(
-            "{} · {}",
-            admin_link(record, "contribution" if isinstance(record, Contribution) else "support"),
-            admin_link(stream, stream.title),
-        )
+        links = []
+        if obj.recorded is not None:
+            caption, record = obj.recorded
+            links.append(admin_link(record, caption))
+        if obj.stream is not None:
+            links.append(admin_link(obj.stream, obj.stream.title))
+        elif obj.stream_id:  # a stream that no longer exists
+            links.append(obj.stream_id)
+        return format_html_join(" · ", "{}", ((link,) for link in links)) if links else "-"
 
     def get_search_results(self, request, queryset, search_term):
+        """Also rows of the streams whose title contains the term (one subquery); the exact
+        stream id is a search field of the ledger admin."""
         found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         term = search_term.strip()
         if not term:
             return found, may_have_duplicates
-        streams = LiveStream.objects.filter(
-            Q(pk=term) if is_object_id(term) else Q(title__icontains=term)
-        )
-        contributions = Contribution.objects.filter(stream__in=streams)
-        supports = MiniCrowdFundingSupport.objects.filter(mini_crowd_funding__stream__in=streams)
-        recorded = Q()
-        for records in (contributions, supports):
-            recorded |= Q(pk__in=records.values("ledger_entry_id"))
-            recorded |= Q(
-                pk__in=records.filter(refund_ledger_entry__isnull=False).values(
-                    "refund_ledger_entry_id"
-                )
-            )
-        return found | queryset.filter(recorded), may_have_duplicates
+        titled = LiveStream.objects.filter(title__icontains=term).values("id")
+        return found | queryset.filter(stream_id__in=titled), may_have_duplicates
 
 
 @admin.register(IdempotencyRecord)

@@ -71,10 +71,24 @@ def scheduled_streams(order: str):
     )
 
 
+# The columns of "money in and out per day": (key, heading, what it counts). "In" is credits
+# users paid to streams (held for the stream, or the platform's until revenue is paid); "out"
+# is credits given back to users from those payments.
+DAY_COLUMNS = [
+    ("bought", "Bought or granted", "credits added to wallets: purchases and admin grants"),
+    ("funded", "In: funding", "credits given to streams and their mini crowd fundings"),
+    ("rented", "In: rentals", "credits paid for replay rentals (stream charges)"),
+    ("refunded", "Out: refunds", "funding, supports and rentals given back to their payers"),
+    ("paid_out", "Out: revenue", "replay revenue paid to creators and guests"),
+    ("net", "Net in", "in minus out: what the day's payments left with streams and the platform"),
+]
+DAY_KEYS = [key for key, _, _ in DAY_COLUMNS]
+
+
 def money_per_day(*, days: int = DAYS, today=None) -> list[dict]:
     """For each of the last `days` days (oldest first, today included, in the site's time
-    zone): credits bought or granted, credits given to streams and minis (money in), credits
-    refunded (money out), and the net. One query."""
+    zone), the sums `DAY_COLUMNS` describe, over the ledger rows whose money moved. One
+    query."""
     today = today or timezone.localdate()
     first = today - timedelta(days=days - 1)
     rows = (
@@ -90,7 +104,12 @@ def money_per_day(*, days: int = DAYS, today=None) -> list[dict]:
                 -F("amount"),
                 filter=Q(type__in=[T.STREAM_FUNDING_CONTRIBUTION, T.MINI_CROWD_FUNDING_SUPPORT]),
             ),
-            refunded=Sum("amount", filter=Q(type=T.STREAM_FUNDING_REFUND)),
+            rented=Sum(-F("amount"), filter=Q(type=T.STREAM_CHARGE, amount__lt=0)),
+            refunded=Sum(
+                "amount",
+                filter=Q(type=T.STREAM_FUNDING_REFUND) | Q(type=T.STREAM_CHARGE, amount__gt=0),
+            ),
+            paid_out=Sum("amount", filter=Q(type=T.STREAM_REVENUE)),
         )
         .order_by("day")
     )
@@ -98,17 +117,9 @@ def money_per_day(*, days: int = DAYS, today=None) -> list[dict]:
     result = []
     for offset in range(days):
         day = first + timedelta(days=offset)
-        row = by_day.get(day, {})
-        bought, funded, refunded = (row.get(k) or 0 for k in ("bought", "funded", "refunded"))
-        result.append(
-            {
-                "day": day,
-                "bought": bought,
-                "funded": funded,
-                "refunded": refunded,
-                "net": funded - refunded,
-            }
-        )
+        row = {key: by_day.get(day, {}).get(key) or 0 for key in DAY_KEYS if key != "net"}
+        row["net"] = row["funded"] + row["rented"] - row["refunded"] - row["paid_out"]
+        result.append({"day": day, **row})
     return result
 
 
@@ -147,8 +158,7 @@ def overview_context(request) -> dict:
             for label, key in STREAM_COLUMNS
         ],
         "days": days,
-        "day_totals": {
-            key: sum(day[key] for day in days) for key in ("bought", "funded", "refunded", "net")
-        },
+        "day_columns": DAY_COLUMNS,
+        "day_totals": {key: sum(day[key] for day in days) for key in DAY_KEYS},
         "audit": audit_result(refresh=request.method == "POST" and "rerun_audit" in request.POST),
     }

@@ -1037,6 +1037,9 @@ class DemoSeeder:
                 funding_goal=s.funding_goal,
                 collected_funding=s.collected,
                 deleted_at=self.dt(s.deleted) if s.deleted is not None else None,
+                # The demo's host cancellations were made by their creators.
+                cancelled_by_id=ids[s.creator] if s.status == S.CANCELLED_BY_HOST else None,
+                cancelled_at=self.dt(s.refund_at) if s.status == S.CANCELLED_BY_HOST else None,
                 created_at=self.dt(s.created),
                 updated_at=self.dt(updated),
             )

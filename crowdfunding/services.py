@@ -212,32 +212,39 @@ def live_stream_cancel(*, user: User, stream_id: str) -> LiveStream:
     stream = _locked_stream(stream_id)
     if stream.creator_id != user.pk:
         raise Forbidden("Only the stream's creator can cancel it")
-    return _cancel_with_refunds(stream)
+    return _cancel_with_refunds(stream, cancelled_by=user)
 
 
 @transaction.atomic
-def live_stream_cancel_by_operator(*, stream_id: str) -> LiveStream:
-    """An operator cancels a stream on its creator's behalf (from the admin), same refunds."""
+def live_stream_cancel_by_operator(*, stream_id: str, operator: User) -> LiveStream:
+    """An operator cancels a stream on its creator's behalf (from the admin), same refunds;
+    the stream records the operator as who cancelled it."""
     _check_id(stream_id, "id")
-    return _cancel_with_refunds(_locked_stream(stream_id))
+    return _cancel_with_refunds(_locked_stream(stream_id), cancelled_by=operator)
 
 
-def _cancel_with_refunds(stream: LiveStream) -> LiveStream:
+def _cancel_with_refunds(stream: LiveStream, *, cancelled_by: User) -> LiveStream:
     """Cancel a locked stream. In the same transaction every completed contribution and mini
-    crowd funding support is refunded through the ledger and its mini crowd fundings close."""
+    crowd funding support is refunded through the ledger and its mini crowd fundings close.
+    `cancelled_by` (the creator or an operator) and the time are recorded on the stream."""
     if stream.status not in CANCELLABLE_STATUSES:
         raise Conflict(f"Live stream is {stream.status}, it cannot be cancelled")
 
+    now = timezone.now()
     funding = _lock_funding(stream)
     _lock_wallets(funding.user_ids)
     _refund_funding(
         funding,
         stream=stream,
-        now=timezone.now(),
+        now=now,
         reason=f"Refund: live stream “{stream.title}” ({stream.pk}) cancelled",
     )
     stream.status = LiveStream.Status.CANCELLED_BY_HOST
-    stream.save(update_fields=["status", "collected_funding", "updated_at"])
+    stream.cancelled_by = cancelled_by
+    stream.cancelled_at = now
+    stream.save(
+        update_fields=["status", "cancelled_by", "cancelled_at", "collected_funding", "updated_at"]
+    )
     return stream
 
 

@@ -9,9 +9,10 @@ extends `LiveStreamAdmin` with its contribution and mini crowd funding inlines.
 from django.contrib import admin
 from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.db import models
-from django.db.models import Count, Sum
+from django.db.models import Count, F, Sum
 from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from allmine.admin_mixins import (
@@ -21,7 +22,9 @@ from allmine.admin_mixins import (
     SaveChangedFieldsMixin,
     admin_link,
     datetime_column,
+    ledger_links,
 )
+from allmine.ids import is_object_id
 from livestreams.models import (
     Broadcaster,
     LiveStream,
@@ -83,6 +86,23 @@ class BroadcasterInline(UserInline):
     readonly_fields = ("created_at",)
 
 
+class CancelledByFilter(admin.SimpleListFilter):
+    """Cancelled streams by who cancelled them: the creator, or an operator in the admin."""
+
+    title = "cancelled by"
+    parameter_name = "cancelled_by"
+
+    def lookups(self, request, model_admin):
+        return [("creator", "Its creator"), ("operator", "An operator")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "creator":
+            return queryset.filter(cancelled_by=F("creator"))
+        if self.value() == "operator":
+            return queryset.filter(cancelled_by__isnull=False).exclude(cancelled_by=F("creator"))
+        return queryset
+
+
 @admin.register(LiveStream)
 class LiveStreamAdmin(SaveChangedFieldsMixin, admin.ModelAdmin):
     list_display = (
@@ -99,6 +119,7 @@ class LiveStreamAdmin(SaveChangedFieldsMixin, admin.ModelAdmin):
         "live_stream_type",
         "interest",
         ("deleted_at", admin.EmptyFieldListFilter),
+        CancelledByFilter,
     )
     search_fields = ("=id", "title", "channel_name", "creator__username")
     list_select_related = ("creator",)
@@ -108,6 +129,9 @@ class LiveStreamAdmin(SaveChangedFieldsMixin, admin.ModelAdmin):
         "channel_name",
         "collected_funding",
         "funding_percentage",
+        "cancelled_by",
+        "cancelled_as",
+        "cancelled_at",
         "created_at",
         "updated_at",
     )
@@ -119,6 +143,14 @@ class LiveStreamAdmin(SaveChangedFieldsMixin, admin.ModelAdmin):
     @admin.display(description="Funding %")
     def funding_percentage(self, obj: LiveStream) -> int:
         return obj.funding_percentage
+
+    @admin.display(description="Cancelled as")
+    def cancelled_as(self, obj: LiveStream) -> str:
+        """Whether `cancelled_by` is the stream's creator (the API) or an operator (the
+        admin): the status says `cancelled_by_host` either way."""
+        if obj.cancelled_by_id is None:
+            return "-"
+        return "creator" if obj.cancelled_by_id == obj.creator_id else "operator"
 
     def get_readonly_fields(self, request, obj=None):
         """Status, deletion and owner of an existing stream move only through the services
@@ -151,23 +183,45 @@ class BroadcasterAdmin(admin.ModelAdmin):
     autocomplete_fields = ("stream", "user")
 
 
+def charge_ledger_links(charge: ReplayRentalCharge) -> str:
+    """Links to every ledger row of a rental charge: its debit, then its refund or the
+    revenue paid out of it."""
+    return ledger_links(
+        ("debit", charge.ledger_entry_id),
+        ("refund", charge.refund_ledger_entry_id),
+        ("creator revenue", charge.creator_revenue_entry_id),
+        ("guest revenue", charge.guest_revenue_entry_id),
+    )
+
+
 class ReplayRentalChargeInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = ReplayRentalCharge
     extra = 0
     fields = (
-        "id", "price", "status", "rented_at", "expires_at", "ledger_entry", "refunded_at",
-        "settled_at", "creator_share", "guest", "guest_share",
+        "id", "price", "status", "rented_at", "expires_at", "refunded_at", "settled_at",
+        "creator_share", "guest", "guest_share", "ledger",
     )  # fmt: skip
     readonly_fields = fields
+    show_change_link = True
+
+    def get_queryset(self, request):
+        # Each row is captioned by its charge (renter, stream title): loaded with the rows.
+        return (
+            super().get_queryset(request).select_related("guest", "rental__user", "rental__stream")
+        )
+
+    @admin.display(description="Ledger")
+    def ledger(self, obj: ReplayRentalCharge) -> str:
+        return charge_ledger_links(obj)
 
 
 @admin.register(ReplayRental)
 class ReplayRentalAdmin(MoneyTotalsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Rentals move credits only through `livestreams.services` (rent, refund on deletion,
     `settle_replay_revenue`): records to read, not to write by hand. Each paid 24-hour window
-    is a charge, listed on the rental's page."""
+    is a charge, listed on the rental's page with links to its ledger rows."""
 
-    list_display = ("rented", "user", "stream_link", "price", "status", "expires")
+    list_display = ("rented", "user", "stream_link", "price", "status", "expires", "ledger")
     list_display_links = ("rented",)
     list_filter = ("status", ("rented_at", DateRangeFilter), ("expires_at", DateRangeFilter))
     date_hierarchy = "rented_at"
@@ -179,17 +233,39 @@ class ReplayRentalAdmin(MoneyTotalsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     rented = datetime_column("rented_at", "Rented")
     expires = datetime_column("expires_at", "Expires")
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("charges")
+
     @admin.display(description="Stream", ordering="stream__title")
     def stream_link(self, obj: ReplayRental) -> str:
         return admin_link(obj.stream)
 
+    @admin.display(description="Ledger (current window)")
+    def ledger(self, obj: ReplayRental) -> str:
+        """The current window's ledger rows, and every window's charge one click away."""
+        charges = obj.charges.all()  # prefetched, newest first
+        if not charges:
+            return "-"
+        url = reverse("admin:livestreams_replayrentalcharge_changelist")
+        count = len(charges)
+        return format_html(
+            '{} · <a href="{}?rental={}">{} charge{}</a>',
+            charge_ledger_links(charges[0]),
+            url,
+            obj.pk,
+            count,
+            "" if count == 1 else "s",
+        )
+
 
 @admin.register(ReplayRentalCharge)
 class ReplayRentalChargeAdmin(MoneyTotalsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    """One paid 24-hour window: its debit, and its refund or its revenue split."""
+    """One paid 24-hour window: its debit, and its refund or its revenue split, each linked
+    to its ledger row."""
 
     list_display = (
         "rented", "rental_link", "price", "status", "expires", "creator_share", "guest_share",
+        "ledger",
     )  # fmt: skip
     list_display_links = ("rented",)
     list_filter = ("status", ("rented_at", DateRangeFilter), ("settled_at", DateRangeFilter))
@@ -206,6 +282,24 @@ class ReplayRentalChargeAdmin(MoneyTotalsMixin, ReadOnlyAdminMixin, admin.ModelA
     rented = datetime_column("rented_at", "Rented")
     expires = datetime_column("expires_at", "Window ends")
 
+    def get_object(self, request, object_id, from_field=None):
+        """The change page captions the rental and each ledger row (user, amount): loaded
+        with the charge."""
+        queryset = self.get_queryset(request).select_related(
+            "rental__user",
+            "rental__stream",
+            "guest",
+            "ledger_entry__user",
+            "refund_ledger_entry__user",
+            "creator_revenue_entry__user",
+            "guest_revenue_entry__user",
+        )
+        return queryset.filter(pk=object_id).first() if is_object_id(object_id) else None
+
     @admin.display(description="Rental", ordering="rented_at")
     def rental_link(self, obj: ReplayRentalCharge) -> str:
         return admin_link(obj.rental)
+
+    @admin.display(description="Ledger")
+    def ledger(self, obj: ReplayRentalCharge) -> str:
+        return charge_ledger_links(obj)

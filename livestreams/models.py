@@ -90,6 +90,16 @@ class LiveStream(models.Model):
     funding_goal = models.PositiveIntegerField(default=0)
     collected_funding = models.PositiveBigIntegerField(default=0, editable=False)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # Who cancelled the stream and when: its creator (the API) or an operator (the admin).
+    # The status is `cancelled_by_host` either way (API contract).
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = UpdatedAtField()
 
@@ -322,4 +332,7 @@ class ReplayRentalCharge(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.price} credits for a replay window ({self.status})"
+        return (
+            f"{self.price} credits from {self.rental.user.username} for the replay of "
+            f"“{self.rental.stream.title}” ({self.get_status_display()})"
+        )

@@ -15,6 +15,7 @@ from allmine.admin_mixins import (
     SaveChangedFieldsMixin,
     datetime_column,
 )
+from allmine.ids import is_object_id
 from users.models import CreditLedgerEntry, Media, User
 
 
@@ -94,8 +95,8 @@ class DirectionFilter(admin.SimpleListFilter):
 class CreditLedgerEntryAdmin(MoneyTotalsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """The ledger is the truth about credits: operators read it, nobody edits it.
 
-    The crowdfunding app extends it with the stream and the contribution or support a row
-    records (this app does not know about them)."""
+    The crowdfunding app extends it with the stream and the contribution, support or rental
+    charge a row records (this app does not know about them)."""
 
     list_display = (
         "created",
@@ -113,7 +114,7 @@ class CreditLedgerEntryAdmin(MoneyTotalsMixin, ReadOnlyAdminMixin, admin.ModelAd
         ("created_at", DateRangeFilter),
     )
     date_hierarchy = "created_at"
-    search_fields = ("user__username", "=user__id", "=id", "description")
+    search_fields = ("user__username", "=user__id", "=id", "description", "=stream_id")
     list_select_related = ("user",)
     list_per_page = 50
     show_full_result_count = False  # no second COUNT(*) of the whole ledger on each page
@@ -133,10 +134,19 @@ class CreditLedgerEntryAdmin(MoneyTotalsMixin, ReadOnlyAdminMixin, admin.ModelAd
         "amount",
         "balance_after",
         "description",
+        "stream_id",
         "created_at",
     ]
 
     created = datetime_column("created_at", "Created")
+
+    def get_search_results(self, request, queryset, search_term):
+        """An ObjectId searches the id columns only — the entry, its user, its stream —
+        through their indexes, instead of also scanning every description for the text."""
+        term = search_term.strip()
+        if is_object_id(term):
+            return queryset.filter(Q(pk=term) | Q(user_id=term) | Q(stream_id=term)), False
+        return super().get_search_results(request, queryset, search_term)
 
     @admin.display(description="Type", ordering="type")
     def kind(self, obj: CreditLedgerEntry) -> str:

@@ -168,6 +168,8 @@ class CreditLedgerEntry(models.Model):
             models.Index(fields=["user", "created_at", "id"], name="ledger_user_created_idx"),
             # The admin's ledger list (newest first), its date filters and the overview's days.
             models.Index(fields=["created_at", "id"], name="ledger_created_idx"),
+            # The admin's ledger rows of a stream (search by its id or title, its page's link).
+            models.Index(fields=["stream_id"], name="ledger_stream_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="ledger_amount_not_zero"),

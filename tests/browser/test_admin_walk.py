@@ -3,17 +3,24 @@ contribution, read the totals, refund it through the confirmation page, follow t
 ledger row back, cancel a stream with refunds, open the funds overview. A staff user without
 the money permissions can do neither."""
 
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 from selenium.webdriver.support.ui import Select
 
 from crowdfunding.models import Contribution, MiniCrowdFundingSupport
 from crowdfunding.services import mini_crowd_funding_support_create
 from livestreams.models import LiveStream
+from livestreams.services import replay_rental_create, replay_revenue_settle
 from tests.crowdfunding.factories import ContributionFactory, MiniCrowdFundingFactory
-from tests.livestreams.factories import LiveStreamFactory, ReplayRentalFactory
+from tests.livestreams.factories import (
+    EndedStreamFactory,
+    LiveStreamFactory,
+    ReplayRentalFactory,
+)
 from tests.support import money_snapshot
 from tests.users.factories import UserFactory
 from users.models import CreditLedgerEntry, User
@@ -110,7 +117,7 @@ def test_operator_refunds_a_contribution_cancels_a_stream_and_reads_the_overview
     assert "Credits in: 120" in browser.text("#money-totals")
     browser.screenshot("ledger-refund-row")
     assert browser.horizontal_overflow() == 0
-    browser.click_and_wait(rows[0].find_element("link text", "contribution"))
+    browser.click_and_wait(rows[0].find_element("link text", "contribution refund"))
     assert "Refunded" in browser.text("#content")
     assert "ayse" in browser.text("#content")
     browser.screenshot("contribution-from-ledger-link")
@@ -133,6 +140,7 @@ def test_operator_refunds_a_contribution_cancels_a_stream_and_reads_the_overview
     browser.screenshot("cancel-done")
     night = LiveStream.objects.get(pk=funds["night"].pk)
     assert (night.status, night.collected_funding) == (LiveStream.Status.CANCELLED_BY_HOST, 0)
+    assert night.cancelled_by.username == "operator"
     assert MiniCrowdFundingSupport.objects.get().status == "refunded"
 
     # The overview, from the index: the concert still scheduled, the audit clean.
@@ -220,4 +228,36 @@ def test_money_lists_fit_at_1366_px_for_a_superuser(browser, funds):
         assert browser.find_all(".errornote") == []
         browser.screenshot(name)
         assert browser.horizontal_overflow() == 0, name
+    assert browser.failed_requests() == []
+
+
+def test_operator_follows_a_rental_charge_to_its_ledger_rows_and_back(browser):
+    """A settled replay rental: the charge links its debit and the creator's revenue; each
+    ledger row links back to the charge and to its stream."""
+    staff("operator", money=False)
+    replay = EndedStreamFactory(title="Eski konser kaydı", creator=UserFactory(username="sanatci"))
+    renter = UserFactory(username="ali")
+    credits_grant(user=renter, amount=100)
+    replay_rental_create(user=renter, stream_id=replay.pk)
+    replay_revenue_settle(now=timezone.now() + timedelta(days=2))
+
+    browser.sign_in("operator", PASSWORD)
+    browser.open("/admin/livestreams/replayrentalcharge/")
+    row = browser.find_all("#result_list tbody tr")[0]
+    assert "ali rents “Eski konser kaydı” for 50 credits" in row.text
+    assert "debit · creator revenue" in row.text
+    assert "Paid to creators: 40" in browser.text("#money-totals")
+    browser.screenshot("rental-charges")
+    assert browser.horizontal_overflow() == 0
+    browser.click_and_wait(row.find_element("link text", "creator revenue"))
+    assert "Stream revenue +40 credits, sanatci" in browser.text("#content")
+    browser.screenshot("revenue-ledger-row")
+    browser.click_and_wait(browser.find("#content").find_element("link text", "creator revenue"))
+    assert "View replay rental charge" in browser.text("#content")
+    browser.screenshot("rental-charge")
+    browser.click_and_wait(
+        browser.find("#content").find_element("link text", "Stream charge -50 credits, ali")
+    )
+    assert "Eski konser kaydı" in browser.text("#content")  # the debit's stream link
+    browser.screenshot("rental-debit-ledger-row")
     assert browser.failed_requests() == []

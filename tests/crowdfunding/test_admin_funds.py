@@ -7,6 +7,7 @@ from io import StringIO
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.management import CommandError, call_command
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -206,7 +207,7 @@ def test_ledger_rows_link_to_their_contribution_support_and_stream_and_back(admi
     entry = admin_client.get(debit_url).content.decode()
     assert contribution_url in entry and stream_url in entry
     stream_page = admin_client.get(stream_url).content.decode()
-    assert f"{LEDGER}?q={concert.pk}" in stream_page
+    assert f"{LEDGER}?stream_id={concert.pk}" in stream_page
 
 
 def test_ledger_search_by_stream_id_and_title(admin_client):
@@ -293,7 +294,7 @@ def test_money_moved_by_the_services_is_described(db):
     mini = MiniCrowdFundingFactory(stream=concert, title="Işık seti", goal=1000)
     support = _support(UserFactory(), mini, 20)
 
-    live_stream_cancel_by_operator(stream_id=concert.pk)
+    live_stream_cancel_by_operator(stream_id=concert.pk, operator=UserFactory())
 
     support.refresh_from_db()
     contribution.refresh_from_db()
@@ -446,16 +447,73 @@ def test_overview_money_per_day_for_30_days(admin_client):
     assert len(days) == 30
     assert days[-1]["day"] == today and days[0]["day"] == today - timedelta(days=29)
     by_day = {day["day"]: day for day in days}
+    nothing = {"rented": 0, "paid_out": 0}
     assert by_day[today - timedelta(days=3)] == {
         "day": today - timedelta(days=3),
         "bought": 40,
         "funded": 40,
         "refunded": 0,
         "net": 40,
+        **nothing,
     }
-    assert by_day[today] == {"day": today, "bought": 25, "funded": 0, "refunded": 25, "net": -25}
+    assert by_day[today] == {
+        "day": today,
+        "bought": 25,
+        "funded": 0,
+        "refunded": 25,
+        "net": -25,
+        **nothing,
+    }
     page = admin_client.get(OVERVIEW)
-    assert page.context["day_totals"] == {"bought": 65, "funded": 40, "refunded": 25, "net": 15}
+    assert page.context["day_totals"] == {
+        "bought": 65,
+        "funded": 40,
+        "refunded": 25,
+        "net": 15,
+        **nothing,
+    }
+
+
+def test_overview_money_per_day_counts_rentals_their_refunds_and_revenue(admin_client):
+    from livestreams.models import ReplayRentalCharge
+    from livestreams.services import (
+        replay_rental_create,
+        replay_rentals_refund_for_stream,
+        replay_revenue_settle,
+    )
+    from tests.livestreams.factories import EndedStreamFactory
+
+    replay = EndedStreamFactory(replay_credit_price=50)  # solo: 80 % to the creator
+    renters = UserFactory.create_batch(3)
+    for renter in renters:
+        credits_grant(user=renter, amount=100)
+    replay_rental_create(user=renters[0], stream_id=replay.pk)
+    replay_revenue_settle(now=timezone.now() + timedelta(days=2))  # pays the creator 40
+    for renter in renters[1:]:
+        replay_rental_create(user=renter, stream_id=replay.pk)
+    with transaction.atomic():  # the stream is deleted: the open windows are refunded
+        locked = LiveStream.objects.select_for_update().get(pk=replay.pk)
+        replay_rentals_refund_for_stream(stream=locked, now=timezone.now())
+    assert ReplayRentalCharge.objects.filter(status="refunded").count() == 2
+
+    today = money_per_day()[-1]
+    page = admin_client.get(OVERVIEW)
+
+    assert today == {
+        "day": today["day"],
+        "bought": 300,
+        "funded": 0,
+        "rented": 150,
+        "refunded": 100,
+        "paid_out": 40,
+        "net": 150 - 100 - 40,
+    }
+    assert page.context["day_totals"]["rented"] == 150
+    body = page.content.decode()
+    assert "<dt>In: rentals</dt><dd>credits paid for replay rentals (stream charges)</dd>" in body
+    assert "<dt>Out: revenue</dt><dd>replay revenue paid to creators and guests</dd>" in body
+    last_row = body.split("<tbody>")[-1].split("</tr>")[0]
+    assert '<td class="num">150</td><td class="num">100</td><td class="num">40</td>' in last_row
 
 
 def test_overview_shows_the_audit_clean_or_its_mismatches_with_the_time(admin_client):

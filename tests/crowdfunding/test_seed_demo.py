@@ -224,6 +224,14 @@ def test_every_status_and_type_and_sensible_streams():
     )
     assert not LiveStream.objects.filter(planned_end_date__lt=F("planned_start_date")).exists()
     assert LiveStream.objects.filter(deleted_at__isnull=False).exists()
+    cancelled = LiveStream.objects.filter(status="cancelled_by_host")
+    assert cancelled.exists()
+    assert not cancelled.filter(
+        Q(cancelled_by__isnull=True) | Q(cancelled_at__isnull=True) | ~Q(cancelled_by=F("creator"))
+    )
+    assert not LiveStream.objects.exclude(status="cancelled_by_host").filter(
+        Q(cancelled_by__isnull=False) | Q(cancelled_at__isnull=False)
+    )
     assert not LiveStream.objects.filter(
         status="scheduled", planned_start_date__lte=timezone.now()
     ).exists()

@@ -30,13 +30,14 @@ def test_the_migration_turns_a_zero_price_into_null():
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
 
+    # Made with today's model before migrating back (later migrations may add columns).
+    free, paid = LiveStreamFactory(price=None), LiveStreamFactory(price=Decimal("9.99"))
     before = [("livestreams", "0004_cancel_stream_with_refunds_permission")]
     executor = MigrationExecutor(connection)
     executor.migrate(before)
     try:
         old_apps = executor.loader.project_state(before).apps
         OldStream = old_apps.get_model("livestreams", "LiveStream")
-        free, paid = LiveStreamFactory(price=None), LiveStreamFactory(price=Decimal("9.99"))
         OldStream.objects.filter(pk=free.pk).update(price=Decimal("0"))
     finally:
         executor = MigrationExecutor(connection)

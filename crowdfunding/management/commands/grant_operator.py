@@ -12,6 +12,7 @@ VIEWER_PERMISSIONS = [
     "crowdfunding.view_minicrowdfundingsupport",
     "livestreams.view_livestream",
     "livestreams.view_replayrental",
+    "livestreams.view_replayrentalcharge",
     "users.view_creditledgerentry",
     "users.view_user",
 ]
