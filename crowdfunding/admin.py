@@ -301,6 +301,7 @@ def refunded_since(stream_ids: list[str], since) -> dict:
 class PaidRecordAdmin(MoneyTotalsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Shared by contributions and supports: totals, dates, and links to the ledger rows."""
 
+    target: str  # the relation to what the credits were given to
     date_hierarchy = "created_at"
     money_totals = PAID_TOTALS
     list_per_page = 50
@@ -310,6 +311,16 @@ class PaidRecordAdmin(MoneyTotalsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Ledger")
     def ledger_links(self, obj) -> str:
         return ledger_links(("debit", obj.ledger_entry_id), ("refund", obj.refund_ledger_entry_id))
+
+    def get_object(self, request, object_id, from_field=None):
+        """One record with everything its page shows (`target`: what it paid for); None for
+        an id that is not an ObjectId."""
+        if not is_object_id(object_id):
+            return None
+        queryset = self.get_queryset(request).select_related(
+            "user", self.target, "ledger_entry__user", "refund_ledger_entry__user"
+        )
+        return queryset.filter(pk=object_id).first()
 
 
 @admin.register(Contribution)
@@ -368,11 +379,7 @@ class ContributionAdmin(PaidRecordAdmin):
         }
         return TemplateResponse(request, "admin/funds_overview.html", context)
 
-    def get_object(self, request, object_id, from_field=None):
-        queryset = self.get_queryset(request).select_related(
-            "user", "stream", "ledger_entry__user", "refund_ledger_entry__user"
-        )
-        return queryset.filter(pk=object_id).first() if is_object_id(object_id) else None
+    target = "stream"
 
     @admin.display(description="Stream", ordering="stream__title")
     def stream_link(self, obj: Contribution) -> str:
@@ -487,11 +494,7 @@ class MiniCrowdFundingSupportAdmin(PaidRecordAdmin):
         "refunded_at",
     )
 
-    def get_object(self, request, object_id, from_field=None):
-        queryset = self.get_queryset(request).select_related(
-            "user", "mini_crowd_funding", "ledger_entry__user", "refund_ledger_entry__user"
-        )
-        return queryset.filter(pk=object_id).first() if is_object_id(object_id) else None
+    target = "mini_crowd_funding"
 
     @admin.display(description="Stream", ordering="mini_crowd_funding__stream__title")
     def stream_link(self, obj: MiniCrowdFundingSupport) -> str:

@@ -86,7 +86,7 @@ def token_refresh(*, refresh_token: str) -> dict:
 
 
 def _declare_writer(writer: str, user_id: str) -> None:
-    """On PostgreSQL, tell the trigger of migration users 0002 that this transaction's change
+    """On PostgreSQL, tell the trigger of migration users 0003 that this transaction's change
     of the user's guarded column comes from its one writer (`ledger_post` or
     `user_tokens_revoke`). Transaction-local: it ends with the transaction."""
     if connection.vendor == "postgresql":

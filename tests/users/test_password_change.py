@@ -180,7 +180,7 @@ class TestPasswordChange:
 
     @pytest.mark.parametrize("column", ["credit_balance", "token_version"])
     def test_the_database_refuses_any_other_writer(self, column):
-        # PostgreSQL's trigger (users migration 0002) refuses even a stray QuerySet.update();
+        # PostgreSQL's trigger (users migration 0003) refuses even a stray QuerySet.update();
         # SQLite has no such guard (User.save is the one there), and says so here.
         user = UserFactory()
         expected = {"credit_balance": 0, "token_version": 0}
