@@ -102,13 +102,12 @@ class MyReplayRentalsView(APIView):
         tags=["Replay Rentals"],
     )
     def get(self, request):
-        paginator = ListPagination(default_limit=MY_RENTALS_PAGINATION.default_limit)
-        rentals = paginator.paginate(replay_rentals_for_user(user=request.user), request)
-        stream_ids = [rental.stream_id for rental in rentals]
+        page = MY_RENTALS_PAGINATION.paginate(replay_rentals_for_user(user=request.user), request)
+        stream_ids = [rental.stream_id for rental in page.items]
         streams = stream_objects_for(user=request.user, stream_ids=stream_ids)
         context = {"now": timezone.now(), "streams": {stream["id"]: stream for stream in streams}}
-        items = MyReplayRentalSerializer(rentals, many=True, context=context).data
-        return Response(paginator.response_data(items))
+        items = MyReplayRentalSerializer(page.items, many=True, context=context).data
+        return Response(page.response_data(items))
 
 
 class ReplaySettingsView(APIView):

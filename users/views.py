@@ -198,6 +198,5 @@ class MyTransactionsView(APIView):
             date_to=filters.get("dateTo"),
             newest_first=filters["sort"] == "desc",
         )
-        paginator = ListPagination(default_limit=TRANSACTIONS_PAGINATION.default_limit)
-        page = paginator.paginate(entries, request)
-        return Response(paginator.response_data(TransactionSerializer(page, many=True).data))
+        page = TRANSACTIONS_PAGINATION.paginate(entries, request)
+        return Response(page.response_data(TransactionSerializer(page.items, many=True).data))

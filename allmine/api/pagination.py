@@ -1,6 +1,7 @@
 """Page/limit paging: the funded list's plain array with the total in a header, and the
 `{list, pagination}` page of API.md §5 for every other list."""
 
+from dataclasses import dataclass
 from functools import cache
 
 from rest_framework import serializers
@@ -102,17 +103,42 @@ def _paged_serializer(item_serializer, name: str):
     return type(f"{name}Serializer", (serializers.Serializer,), attrs)
 
 
+@dataclass(frozen=True)
+class Page:
+    """One page of a §5 list: its items and where it stands."""
+
+    items: list
+    number: int
+    limit: int
+    total: int
+
+    def response_data(self, serialized: list) -> dict:
+        """`{"list": serialized, "pagination": {...}}` for this page's serialized items."""
+        total_pages = -(-self.total // self.limit)
+        return {
+            "list": serialized,
+            "pagination": {
+                "currentPage": self.number,
+                "totalPages": total_pages,
+                "totalItems": self.total,
+                "itemsPerPage": self.limit,
+                "hasNextPage": self.number < total_pages,
+                "hasPrevPage": self.number > 1,
+            },
+        }
+
+
 class ListPagination:
     """Paging of API.md §5: `?page=` (≥ 1) and `?limit=` (1–100, default `default_limit`),
     answered as `data: {"list": [...], "pagination": {currentPage, totalPages, totalItems,
     itemsPerPage, hasNextPage, hasPrevPage}}`. A page past the end has an empty list. Values
     that are not such integers are a 400 naming the parameter. The count query is skipped when
-    the first page holds everything."""
+    the first page holds everything. Stateless: one instance per list serves every request."""
 
     def __init__(self, *, default_limit: int = 10):
         self.default_limit = default_limit
 
-    def paginate(self, queryset, request) -> list:
+    def paginate(self, queryset, request) -> Page:
         params = {
             key: request.query_params[key]
             for key in ("page", "limit")
@@ -121,28 +147,11 @@ class ListPagination:
         query = PageLimitQuerySerializer(data=params)
         query.fields["limit"].default = self.default_limit
         query.is_valid(raise_exception=True)
-        self.page, self.limit = query.validated_data["page"], query.validated_data["limit"]
-        offset = (self.page - 1) * self.limit
-        items = list(queryset[offset : offset + self.limit])
-        if self.page == 1 and len(items) < self.limit:
-            self.total = len(items)
-        else:
-            self.total = queryset.count()
-        return items
-
-    def response_data(self, items: list) -> dict:
-        total_pages = -(-self.total // self.limit)
-        return {
-            "list": items,
-            "pagination": {
-                "currentPage": self.page,
-                "totalPages": total_pages,
-                "totalItems": self.total,
-                "itemsPerPage": self.limit,
-                "hasNextPage": self.page < total_pages,
-                "hasPrevPage": self.page > 1,
-            },
-        }
+        number, limit = query.validated_data["page"], query.validated_data["limit"]
+        offset = (number - 1) * limit
+        items = list(queryset[offset : offset + limit])
+        total = len(items) if number == 1 and len(items) < limit else queryset.count()
+        return Page(items=items, number=number, limit=limit, total=total)
 
     def schema_parameters(self) -> list:
         """`parameters=` for `@extend_schema`."""
