@@ -23,6 +23,48 @@ class PageLimitQuerySerializer(serializers.Serializer):
     limit = QueryIntegerField(min_value=1, max_value=100, required=False, default=100)
 
 
+@dataclass(frozen=True)
+class Page:
+    """One page of a §5 list: its items and where it stands."""
+
+    items: list
+    number: int
+    limit: int
+    total: int
+
+    def response_data(self, serialized: list) -> dict:
+        """`{"list": serialized, "pagination": {...}}` for this page's serialized items."""
+        total_pages = -(-self.total // self.limit)
+        return {
+            "list": serialized,
+            "pagination": {
+                "currentPage": self.number,
+                "totalPages": total_pages,
+                "totalItems": self.total,
+                "itemsPerPage": self.limit,
+                "hasNextPage": self.number < total_pages,
+                "hasPrevPage": self.number > 1,
+            },
+        }
+
+
+def read_page(queryset, request, *, default_limit: int, rows=list) -> Page:
+    """The page `?page=` and `?limit=` ask for (a 400 naming the parameter unless they are
+    plain integers in range): `rows(queryset[offset:offset + limit])` and the total, whose
+    count query is skipped when the first page holds everything."""
+    params = {
+        key: request.query_params[key] for key in ("page", "limit") if key in request.query_params
+    }
+    query = PageLimitQuerySerializer(data=params)
+    query.fields["limit"].default = default_limit
+    query.is_valid(raise_exception=True)
+    number, limit = query.validated_data["page"], query.validated_data["limit"]
+    offset = (number - 1) * limit
+    items = rows(queryset[offset : offset + limit])
+    total = len(items) if number == 1 and len(items) < limit else queryset.count()
+    return Page(items=items, number=number, limit=limit, total=total)
+
+
 class HeaderTotalPagination(BasePagination):
     """`?page=` (≥ 1, default 1) and `?limit=` (1–100, default 100); total in `X-Total-Count`.
 
@@ -35,21 +77,9 @@ class HeaderTotalPagination(BasePagination):
     def paginate_queryset(self, queryset, request, view=None, *, rows=list):
         """The page's items: `rows(queryset[offset:offset + limit])`, model instances by
         default, or whatever `rows` reads from the sliced queryset (e.g. plain rows)."""
-        params = {
-            key: request.query_params[key]
-            for key in ("page", "limit")
-            if key in request.query_params
-        }
-        query = PageLimitQuerySerializer(data=params)
-        query.is_valid(raise_exception=True)
-        page, limit = query.validated_data["page"], query.validated_data["limit"]
-        offset = (page - 1) * limit
-        items = rows(queryset[offset : offset + limit])
-        if page == 1 and len(items) < limit:
-            self.total = len(items)
-        else:
-            self.total = queryset.count()
-        return items
+        page = read_page(queryset, request, default_limit=100, rows=rows)
+        self.total = page.total
+        return page.items
 
     def get_paginated_response(self, data):
         return Response(data, headers={self.total_header: str(self.total)})
@@ -103,31 +133,6 @@ def _paged_serializer(item_serializer, name: str):
     return type(f"{name}Serializer", (serializers.Serializer,), attrs)
 
 
-@dataclass(frozen=True)
-class Page:
-    """One page of a §5 list: its items and where it stands."""
-
-    items: list
-    number: int
-    limit: int
-    total: int
-
-    def response_data(self, serialized: list) -> dict:
-        """`{"list": serialized, "pagination": {...}}` for this page's serialized items."""
-        total_pages = -(-self.total // self.limit)
-        return {
-            "list": serialized,
-            "pagination": {
-                "currentPage": self.number,
-                "totalPages": total_pages,
-                "totalItems": self.total,
-                "itemsPerPage": self.limit,
-                "hasNextPage": self.number < total_pages,
-                "hasPrevPage": self.number > 1,
-            },
-        }
-
-
 class ListPagination:
     """Paging of API.md §5: `?page=` (≥ 1) and `?limit=` (1–100, default `default_limit`),
     answered as `data: {"list": [...], "pagination": {currentPage, totalPages, totalItems,
@@ -139,19 +144,7 @@ class ListPagination:
         self.default_limit = default_limit
 
     def paginate(self, queryset, request) -> Page:
-        params = {
-            key: request.query_params[key]
-            for key in ("page", "limit")
-            if key in request.query_params
-        }
-        query = PageLimitQuerySerializer(data=params)
-        query.fields["limit"].default = self.default_limit
-        query.is_valid(raise_exception=True)
-        number, limit = query.validated_data["page"], query.validated_data["limit"]
-        offset = (number - 1) * limit
-        items = list(queryset[offset : offset + limit])
-        total = len(items) if number == 1 and len(items) < limit else queryset.count()
-        return Page(items=items, number=number, limit=limit, total=total)
+        return read_page(queryset, request, default_limit=self.default_limit)
 
     def schema_parameters(self) -> list:
         """`parameters=` for `@extend_schema`."""
