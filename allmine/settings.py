@@ -32,6 +32,9 @@ Environment (all optional outside production):
   DJANGO_NUM_PROXIES         proxies in front that append to X-Forwarded-For (default 0)
   LOG_LEVEL, LOG_FORMAT      LOG_FORMAT=json (production default) or `text`
   RECORDING_BASE_URL         where ended streams' recordings are published
+  STREAM_START_GRACE         seconds after plannedStartDate an unstarted stream expires (3600)
+  FUNDING_PAYOUT_DELAY       seconds after endedAt a stream's funding is paid out (86400)
+  REPLAY_RENTAL_DURATION     seconds a replay rental lasts (86400)
 """
 
 import os
@@ -411,3 +414,11 @@ LOGGING = {
 
 # Money requests repeated with the same Idempotency-Key within this window are answered once.
 IDEMPOTENCY_KEY_TTL = timedelta(hours=env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24))
+
+# The clock (API.md §9), in seconds from the environment so a test or a demo runs it in seconds:
+# an unstarted stream expires STREAM_START_GRACE after its planned start (its funders refunded);
+# an ended stream's funding is paid out FUNDING_PAYOUT_DELAY after its end; a replay rental lasts
+# REPLAY_RENTAL_DURATION.
+STREAM_START_GRACE = timedelta(seconds=env_int("STREAM_START_GRACE", 3600))
+FUNDING_PAYOUT_DELAY = timedelta(seconds=env_int("FUNDING_PAYOUT_DELAY", 86400))
+REPLAY_RENTAL_DURATION = timedelta(seconds=env_int("REPLAY_RENTAL_DURATION", 86400))

@@ -31,6 +31,7 @@ from allmine.ids import is_object_id
 from crowdfunding.admin_overview import overview_context
 from crowdfunding.models import (
     Contribution,
+    FundingPayout,
     FundingStatus,
     IdempotencyRecord,
     MiniCrowdFunding,
@@ -159,6 +160,40 @@ class MiniCrowdFundingInline(ReadOnlyAdminMixin, admin.TabularInline):
         return obj.percentage
 
 
+class FundingPayoutInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """The stream's funding payout (API.md §9): at most one row, made by the clock."""
+
+    model = FundingPayout
+    fields = (
+        "paid_at", "total", "creator_share", "guest", "guest_share", "platform_share",
+        "revenue_links",
+    )  # fmt: skip
+    readonly_fields = fields
+    show_change_link = True
+    extra = 0
+
+    @admin.display(description="Platform share")
+    def platform_share(self, obj: FundingPayout) -> int:
+        return obj.platform_share
+
+    @admin.display(description="Ledger")
+    def revenue_links(self, obj: FundingPayout) -> str:
+        return payout_ledger_links(obj)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("guest", "stream")
+
+
+def payout_ledger_links(payout: FundingPayout) -> str:
+    return (
+        ledger_links(
+            ("creator's share", payout.creator_revenue_entry_id),
+            ("guest's share", payout.guest_revenue_entry_id),
+        )
+        or "-"
+    )
+
+
 admin.site.unregister(LiveStream)
 
 
@@ -208,7 +243,7 @@ class CrowdfundedLiveStreamAdmin(LiveStreamAdmin):
         inlines = super().get_inlines(request, obj)
         if obj is None:
             return inlines
-        return [*inlines, ContributionInline, MiniCrowdFundingInline]
+        return [*inlines, FundingPayoutInline, ContributionInline, MiniCrowdFundingInline]
 
     @admin.display(description="Money")
     def contributions_link(self, obj: LiveStream) -> str:
@@ -501,6 +536,37 @@ class MiniCrowdFundingSupportAdmin(PaidRecordAdmin):
         return admin_link(obj.mini_crowd_funding.stream)
 
 
+@admin.register(FundingPayout)
+class FundingPayoutAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Ended streams' funding paid out by the clock (`crowdfunding.clock`): records to read."""
+
+    list_display = (
+        "paid", "stream_link", "total", "creator_share", "guest_share", "platform_share",
+        "revenue_links",
+    )  # fmt: skip
+    list_display_links = ("paid",)
+    list_filter = (("paid_at", DateRangeFilter),)
+    search_fields = ("=id", "=stream__id", "stream__title", "stream__creator__username")
+    list_select_related = ("stream",)
+    readonly_fields = (
+        "id", "stream", "total", "creator_share", "guest", "guest_share", "platform_share",
+        "revenue_links", "paid_at",
+    )  # fmt: skip
+    paid = datetime_column("paid_at", "Paid")
+
+    @admin.display(description="Stream", ordering="stream__title")
+    def stream_link(self, obj: FundingPayout) -> str:
+        return admin_link(obj.stream)
+
+    @admin.display(description="Platform share")
+    def platform_share(self, obj: FundingPayout) -> int:
+        return obj.platform_share
+
+    @admin.display(description="Ledger")
+    def revenue_links(self, obj: FundingPayout) -> str:
+        return payout_ledger_links(obj)
+
+
 # What a ledger row can record: (model, its entry field, the row's caption on the ledger).
 RECORDED_BY = (
     (Contribution, "ledger_entry", "contribution"),
@@ -511,17 +577,20 @@ RECORDED_BY = (
     (ReplayRentalCharge, "refund_ledger_entry", "rental refund"),
     (ReplayRentalCharge, "creator_revenue_entry", "creator revenue"),
     (ReplayRentalCharge, "guest_revenue_entry", "guest revenue"),
+    (FundingPayout, "creator_revenue_entry", "funding payout"),
+    (FundingPayout, "guest_revenue_entry", "funding payout"),
 )
 
 
 def attach_records(entries: list[CreditLedgerEntry]) -> list[CreditLedgerEntry]:
-    """Set on each ledger row `recorded`: (caption, the contribution, support or rental
-    charge the row is the debit, refund or revenue payout of), or None; and `stream`: the
-    live stream its `stream_id` names, or None. Four queries for any number of rows."""
+    """Set on each ledger row `recorded`: (caption, the contribution, support, rental
+    charge or funding payout the row is the debit, refund or revenue payout of), or None; and
+    `stream`: the live stream its `stream_id` names, or None. Five queries for any number of
+    rows."""
     ids = {entry.pk for entry in entries}
     recorded = {}
     if ids:
-        for model in (Contribution, MiniCrowdFundingSupport, ReplayRentalCharge):
+        for model in (Contribution, MiniCrowdFundingSupport, ReplayRentalCharge, FundingPayout):
             fields = [(field, caption) for m, field, caption in RECORDED_BY if m is model]
             matches = Q()
             for field, _ in fields:

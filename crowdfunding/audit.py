@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce
 
 from crowdfunding.models import (
     Contribution,
+    FundingPayout,
     FundingStatus,
     MiniCrowdFunding,
     MiniCrowdFundingSupport,
@@ -25,9 +26,10 @@ DEBIT_TYPES = {
 }
 
 
-def _total(model, *, owner: str, field: str, **filters) -> Coalesce:
-    """A correlated `SUM(field)` over `model` rows of the outer row, 0 when there are none."""
-    rows = model.objects.filter(**{owner: OuterRef("pk")}, **filters).order_by()
+def _total(model, *, owner: str, field: str, outer: str = "pk", **filters) -> Coalesce:
+    """A correlated `SUM(field)` over `model` rows whose `owner` is the outer row's `outer`
+    (its own id by default), 0 when there are none."""
+    rows = model.objects.filter(**{owner: OuterRef(outer)}, **filters).order_by()
     total = rows.values(owner).annotate(total=Sum(field)).values("total")
     return Coalesce(Subquery(total[:1]), Value(0), output_field=IntegerField())
 
@@ -175,8 +177,12 @@ def _rental_records() -> Iterator[str]:
             orphans = orphans.exclude(
                 Exists(ReplayRentalCharge.objects.filter(**{name: OuterRef("pk")}))
             )
+            if entry_type == revenue_type:  # or a funding payout's share
+                orphans = orphans.exclude(
+                    Exists(FundingPayout.objects.filter(**{name: OuterRef("pk")}))
+                )
         for pk in orphans.order_by("pk").values_list("pk", flat=True):
-            yield f"ledger entry {pk}: {entry_type} row without its rental charge"
+            yield f"ledger entry {pk}: {entry_type} row without its rental charge or payout"
 
     current = ReplayRentalCharge.objects.filter(
         rental=OuterRef("pk"), rented_at=OuterRef("rented_at"), expires_at=OuterRef("expires_at")
@@ -193,9 +199,61 @@ def _rental_records() -> Iterator[str]:
         yield f"replay rental {pk}: refunded but its charge was not"
 
 
+def _funding_payouts() -> Iterator[str]:
+    """Per stream, collected = paid out + still held: a paid-out stream's completed
+    contributions and supports sum to its payout's total (none was refunded or added after),
+    the total splits by the replay rule into the creator's and guest's `stream_revenue` rows
+    (the platform keeps the rest), and only an ended stream is paid out. A stream without a
+    payout still holds its funding (`_collected_totals`)."""
+    completed = FundingStatus.COMPLETED
+    payouts = FundingPayout.objects.annotate(
+        contributed=_total(
+            Contribution, owner="stream", outer="stream_id", field="amount", status=completed
+        ),
+        supported=_total(
+            MiniCrowdFundingSupport,
+            owner="mini_crowd_funding__stream",
+            outer="stream_id",
+            field="amount",
+            status=completed,
+        ),
+    ).values_list(
+        "pk", "total", "contributed", "supported", "stream_id", "stream__status",
+        "stream__live_stream_type", "stream__creator_id", "guest_id", "creator_share",
+        "guest_share", "creator_revenue_entry__user_id", "creator_revenue_entry__amount",
+        "creator_revenue_entry__type", "creator_revenue_entry__stream_id",
+        "guest_revenue_entry__user_id", "guest_revenue_entry__amount",
+        "guest_revenue_entry__type", "guest_revenue_entry__stream_id",
+    )  # fmt: skip
+    revenue = CreditLedgerEntry.Type.STREAM_REVENUE
+    for row in payouts.order_by("pk").iterator(chunk_size=2000):
+        pk, total, contributed, supported, stream_id, status, kind, creator_id, guest_id = row[:9]
+        creator_share, guest_share, *entries = row[9:]
+        if total != contributed + supported:
+            yield (
+                f"funding payout {pk}: paid out {total} credits but stream {stream_id} holds "
+                f"{contributed} in contributions and {supported} in supports"
+            )
+        if status != LiveStream.Status.ENDED:
+            yield f"funding payout {pk}: stream {stream_id} is {status}, not ended"
+        expected = revenue_split(price=total, live_stream_type=kind, has_guest=guest_id is not None)
+        paid = [tuple(entries[:4]) if entries[1] is not None else None]
+        paid.append(tuple(entries[4:]) if entries[5] is not None else None)
+        wanted = [
+            (creator_id, expected[0], revenue, stream_id) if expected[0] else None,
+            (guest_id, expected[1], revenue, stream_id) if expected[1] else None,
+        ]
+        if (creator_share, guest_share) != expected or paid != wanted:
+            yield (
+                f"funding payout {pk}: revenue {paid} does not match the split {wanted} "
+                f"of {total} credits"
+            )
+
+
 def ledger_mismatches() -> Iterator[str]:
     """Every disagreement between stored totals, money records and the ledger."""
     yield from _balances()
     yield from _collected_totals()
     yield from _money_records()
     yield from _rental_records()
+    yield from _funding_payouts()

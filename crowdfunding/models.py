@@ -176,3 +176,58 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user.username} {self.key}"
+
+
+class FundingPayout(models.Model):
+    """An ended stream's crowd funding, paid out once to the people who streamed (API.md §9).
+
+    `total` is every completed contribution and mini crowd funding support of the stream at
+    the payout, split as replay revenue is (`livestreams.services.revenue_split`): the creator's
+    and the guest's shares are `stream_revenue` ledger rows; the platform keeps the rest. One
+    row per stream (a unique constraint), so no stream is ever paid twice.
+    """
+
+    id = ObjectIdField(primary_key=True)
+    stream = models.ForeignKey(LiveStream, on_delete=models.PROTECT, related_name="funding_payouts")
+    total = models.PositiveBigIntegerField(help_text="Completed contributions and supports.")
+    creator_share = models.PositiveBigIntegerField(default=0)
+    guest = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    guest_share = models.PositiveBigIntegerField(default=0)
+    creator_revenue_entry = models.OneToOneField(
+        CreditLedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    guest_revenue_entry = models.OneToOneField(
+        CreditLedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    paid_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-paid_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["stream"], name="funding_payout_stream_unique"),
+            models.CheckConstraint(
+                condition=Q(total__gte=models.F("creator_share") + models.F("guest_share")),
+                name="funding_payout_shares_within_total",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(creator_share=0, creator_revenue_entry__isnull=True)
+                    | Q(creator_share__gt=0, creator_revenue_entry__isnull=False)
+                )
+                & (
+                    Q(guest_share=0, guest_revenue_entry__isnull=True, guest__isnull=True)
+                    | Q(guest_share__gt=0, guest_revenue_entry__isnull=False, guest__isnull=False)
+                ),
+                name="funding_payout_entries_match_shares",
+            ),
+        ]
+        indexes = [models.Index(fields=["paid_at", "id"], name="funding_payout_paid_idx")]
+
+    def __str__(self) -> str:
+        return f"Funding payout of “{self.stream.title}”: {self.total} credits"
+
+    @property
+    def platform_share(self) -> int:
+        return self.total - self.creator_share - self.guest_share

@@ -51,7 +51,7 @@ from livestreams.models import (
     ReplayRentalCharge,
     StreamGuest,
 )
-from livestreams.selectors import RENTAL_DURATION, replay_is_rentable
+from livestreams.selectors import rental_duration, replay_is_rentable
 from livestreams.services import (
     channel_name_for,
     channel_slug,
@@ -70,7 +70,6 @@ SECOND = 1_000_000
 MINUTE = 60 * SECOND
 HOUR = 60 * MINUTE
 DAY = 24 * HOUR
-RENTAL_WINDOW = RENTAL_DURATION // timedelta(microseconds=1)
 
 S = LiveStream.Status
 T = LiveStream.Type
@@ -289,7 +288,7 @@ class RentalPlan:
 
     @property
     def expires(self) -> int:
-        return self.rented + RENTAL_WINDOW
+        return self.rented + rental_duration() // timedelta(microseconds=1)
 
 
 @dataclass(slots=True)

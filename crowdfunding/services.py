@@ -15,11 +15,13 @@ from django.utils import timezone
 from allmine.api.errors import Conflict, Forbidden, InvalidInput, NotFound
 from crowdfunding.models import (
     Contribution,
+    FundingPayout,
     FundingStatus,
     MiniCrowdFunding,
     MiniCrowdFundingSupport,
     PaidRecord,
 )
+from livestreams.clock import FUNDING_CLOSED, funding_is_open
 from livestreams.models import LiveStream
 from livestreams.services import (
     check_object_id,
@@ -82,6 +84,8 @@ def _check_can_fund(stream: LiveStream, user: User) -> None:
         raise Forbidden("You cannot fund your own stream")
     if stream.status not in FUNDABLE_STATUSES:
         raise Conflict(f"Live stream is {stream.status}, only scheduled streams can be funded")
+    if not funding_is_open(stream, now=timezone.now()):
+        raise Conflict(FUNDING_CLOSED)
 
 
 @transaction.atomic
@@ -194,6 +198,8 @@ def contribution_refund(*, contribution_id: str) -> Contribution:
     contribution = Contribution.objects.select_for_update().get(pk=contribution_id)
     if contribution.status != Contribution.Status.COMPLETED:
         raise Conflict(f"Contribution is {contribution.status}, only completed ones are refunded")
+    if is_paid_out(stream):
+        raise Conflict(PAID_OUT)
     _refund(
         contribution,
         stream_id=stream.pk,
@@ -231,9 +237,9 @@ def _cancel_with_refunds(stream: LiveStream, *, cancelled_by: User) -> LiveStrea
         raise Conflict(f"Live stream is {stream.status}, it cannot be cancelled")
 
     now = timezone.now()
-    funding = _lock_funding(stream)
-    _lock_wallets(funding.user_ids)
-    _refund_funding(
+    funding = lock_funding(stream)
+    lock_wallets(funding.user_ids)
+    refund_funding(
         funding,
         stream=stream,
         now=now,
@@ -248,8 +254,18 @@ def _cancel_with_refunds(stream: LiveStream, *, cancelled_by: User) -> LiveStrea
     return stream
 
 
+PAID_OUT = "The funding of this live stream has been paid out"
+
+
+def is_paid_out(stream: LiveStream) -> bool:
+    """Whether the stream's funding went to its creator and guest (`crowdfunding.clock`): its
+    contributions and supports stay `completed` and are never refunded again. Read under the
+    stream's row lock, which the payout holds too."""
+    return FundingPayout.objects.filter(stream=stream).exists()
+
+
 @dataclass(frozen=True)
-class _LockedFunding:
+class LockedFunding:
     """A locked stream's mini crowd fundings and its completed contributions and supports."""
 
     minis: list[MiniCrowdFunding]
@@ -260,7 +276,7 @@ class _LockedFunding:
         return {record.user_id for record in self.records}
 
 
-def _lock_funding(stream: LiveStream) -> _LockedFunding:
+def lock_funding(stream: LiveStream) -> LockedFunding:
     """Lock, after the stream: its mini crowd fundings, then its completed contributions and
     supports (the order every money transaction keeps)."""
     minis = list(MiniCrowdFunding.objects.select_for_update().filter(stream=stream).order_by("id"))
@@ -272,10 +288,10 @@ def _lock_funding(stream: LiveStream) -> _LockedFunding:
             mini_crowd_funding__in=minis, status=FundingStatus.COMPLETED
         ),
     ]
-    return _LockedFunding(minis=minis, records=records)
+    return LockedFunding(minis=minis, records=records)
 
 
-def _lock_wallets(user_ids: set[str]) -> None:
+def lock_wallets(user_ids: set[str]) -> None:
     """Lock every wallet a transaction will credit, once, in id order, as every other
     transaction does, so none deadlocks."""
     list(
@@ -283,7 +299,7 @@ def _lock_wallets(user_ids: set[str]) -> None:
     )
 
 
-def _refund_funding(funding: _LockedFunding, *, stream: LiveStream, now: datetime, reason: str):
+def refund_funding(funding: LockedFunding, *, stream: LiveStream, now: datetime, reason: str):
     """Refund every locked record (wallets locked already), close the mini crowd fundings and
     zero the stream's collected total; the caller saves the stream."""
     for record in sorted(funding.records, key=lambda record: (record.user_id, record.pk)):
@@ -314,7 +330,8 @@ def live_stream_delete(*, user: User, stream_id: str) -> DeletionReceipt:
     every completed contribution and support is refunded as on cancel, and its mini crowd
     fundings close. The stream then leaves every list and endpoint (404).
 
-    Every replay rental whose window is still open is refunded in full too.
+    Every replay rental whose window is still open is refunded in full too. Funding already
+    paid out (`is_paid_out`) belongs to the creator and guest: it is not refunded.
 
     Locks: stream → mini crowd fundings → contributions and supports → open rentals → their
     charges → every wallet to be credited, once, in id order.
@@ -324,15 +341,17 @@ def live_stream_delete(*, user: User, stream_id: str) -> DeletionReceipt:
         raise Conflict(f"Live stream is {stream.status}, it cannot be deleted")
 
     now = timezone.now()
-    funding = _lock_funding(stream)
+    paid_out = is_paid_out(stream)
+    funding = LockedFunding(minis=[], records=[]) if paid_out else lock_funding(stream)
     rentals = replay_rental_refunds_lock(stream=stream, now=now)
-    _lock_wallets(funding.user_ids | rentals.user_ids)
-    _refund_funding(
-        funding,
-        stream=stream,
-        now=now,
-        reason=f"Refund: live stream “{stream.title}” ({stream.pk}) deleted",
-    )
+    lock_wallets(funding.user_ids | rentals.user_ids)
+    if not paid_out:
+        refund_funding(
+            funding,
+            stream=stream,
+            now=now,
+            reason=f"Refund: live stream “{stream.title}” ({stream.pk}) deleted",
+        )
     refunded_rentals = replay_rental_refunds_post(rentals, stream=stream, now=now)
     stream.deleted_at = now
     stream.save(update_fields=["deleted_at", "collected_funding", "updated_at"])
@@ -362,4 +381,6 @@ def mini_crowd_funding_create(
         raise Conflict(
             f"Live stream is {stream.status}, mini crowd fundings are added while scheduled"
         )
+    if not funding_is_open(stream, now=timezone.now()):
+        raise Conflict(FUNDING_CLOSED)
     return MiniCrowdFunding.objects.create(stream=stream, title=title, goal=goal)

@@ -12,6 +12,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
+from django.conf import settings
 from django.db import models
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -22,7 +23,10 @@ from livestreams.models import Broadcaster, LiveStream, ReplayRental, StreamGues
 from users.models import User
 from users.selectors import USER_SUMMARY_FIELDS, user_summary_row
 
-RENTAL_DURATION = timedelta(hours=24)
+
+def rental_duration() -> timedelta:
+    """How long a replay rental lasts: `REPLAY_RENTAL_DURATION` (default 24 hours)."""
+    return settings.REPLAY_RENTAL_DURATION
 
 
 class Role(models.TextChoices):

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from allmine.api.errors import Conflict, Forbidden, InvalidInput, NotFound
 from allmine.ids import is_object_id
+from livestreams.clock import expiry_is_due
 from livestreams.models import (
     Broadcaster,
     LiveStream,
@@ -21,7 +22,7 @@ from livestreams.models import (
     ReplayRentalCharge,
     StreamGuest,
 )
-from livestreams.selectors import RENTAL_DURATION, Role, stream_is_rentable, stream_role_for
+from livestreams.selectors import Role, rental_duration, stream_is_rentable, stream_role_for
 from users.models import CreditLedgerEntry, User
 from users.services import ledger_post
 
@@ -179,8 +180,13 @@ def locked_stream_of_creator(*, user: User, stream_id: str, action: str) -> Live
 
 
 def _check_status(stream: LiveStream, allowed: Sequence[str], action: str) -> None:
-    if stream.status not in allowed:
-        raise Conflict(f"Live stream is {stream.status}, it cannot be {action}")
+    """409 unless the stream's status allows `action`. A stream past its start deadline
+    (`livestreams.clock`) counts as expired even before the sweep has marked it."""
+    status = stream.status
+    if expiry_is_due(stream, now=timezone.now()):
+        status = LiveStream.Status.EXPIRED
+    if status not in allowed:
+        raise Conflict(f"Live stream is {status}, it cannot be {action}")
 
 
 @transaction.atomic
@@ -305,7 +311,7 @@ def _watches_free(stream: LiveStream, user: User) -> bool:
 def replay_rental_create(
     *, user: User, stream_id: str, now: datetime | None = None
 ) -> RentalReceipt:
-    """Rent a stream's replay for `RENTAL_DURATION` at its `replayCreditPrice`.
+    """Rent a stream's replay for `rental_duration()` at its `replayCreditPrice`.
 
     One row per (user, stream): while it is active a repeat charges nothing and returns it
     (`created` False); an expired or refunded row is reactivated in place with a new charge.
@@ -330,10 +336,10 @@ def replay_rental_create(
         user_id=user.pk,
         amount=-price,
         entry_type=CreditLedgerEntry.Type.STREAM_CHARGE,
-        description=f"Replay rental of “{stream.title}” ({stream.pk}), 24 hours",
+        description=f"Replay rental of “{stream.title}” ({stream.pk})",
         stream_id=stream.pk,
     )
-    window = {"price": price, "rented_at": now, "expires_at": now + RENTAL_DURATION}
+    window = {"price": price, "rented_at": now, "expires_at": now + rental_duration()}
     if rental is None:
         rental = ReplayRental.objects.create(user=user, stream=stream, **window)
     else:

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from crowdfunding.models import Contribution, MiniCrowdFunding
+from crowdfunding.models import Contribution, MiniCrowdFunding, MiniCrowdFundingSupport
 from livestreams.models import LiveStream
 from tests.livestreams.factories import LiveStreamFactory
 from tests.users.factories import UserFactory
@@ -67,3 +67,38 @@ class MiniCrowdFundingFactory(factory.django.DjangoModelFactory):
     stream = factory.SubFactory(LiveStreamFactory)
     title = factory.Sequence(lambda n: f"New microphone {n}")
     goal = 200
+
+
+class MiniCrowdFundingSupportFactory(factory.django.DjangoModelFactory):
+    """A completed support, paid for through the ledger like `ContributionFactory` (the
+    service refuses supports once funding has closed; this makes the rows the service made
+    before that)."""
+
+    class Meta:
+        model = MiniCrowdFundingSupport
+
+    user = factory.SubFactory(UserFactory)
+    mini_crowd_funding = factory.SubFactory(MiniCrowdFundingFactory)
+    amount = 20
+    status = MiniCrowdFundingSupport.Status.COMPLETED
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        user, amount, mini = kwargs["user"], kwargs["amount"], kwargs["mini_crowd_funding"]
+        with transaction.atomic():
+            ledger_post(
+                user_id=user.pk,
+                amount=amount,
+                entry_type=CreditLedgerEntry.Type.CREDIT_PURCHASE,
+                description="test purchase",
+            )
+            kwargs["ledger_entry"] = ledger_post(
+                user_id=user.pk,
+                amount=-amount,
+                entry_type=CreditLedgerEntry.Type.MINI_CROWD_FUNDING_SUPPORT,
+                stream_id=mini.stream_id,
+            )
+            support = super()._create(model_class, *args, **kwargs)
+            MiniCrowdFunding.objects.filter(pk=mini.pk).update(collected=F("collected") + amount)
+        user.refresh_from_db(fields=["credit_balance"])
+        return support

@@ -447,20 +447,25 @@ def test_overview_money_per_day_for_30_days(admin_client):
     assert len(days) == 30
     assert days[-1]["day"] == today and days[0]["day"] == today - timedelta(days=29)
     by_day = {day["day"]: day for day in days}
-    nothing = {"rented": 0, "paid_out": 0}
+    nothing = {"rented": 0, "paid_out": 0, "expired": 0, "funding_paid": 0}
+    # Held: the 25 given 45 days ago until today's refund, the 40 from three days ago on.
+    assert by_day[today - timedelta(days=4)]["held"] == 25
     assert by_day[today - timedelta(days=3)] == {
         "day": today - timedelta(days=3),
         "bought": 40,
         "funded": 40,
         "refunded": 0,
+        "held": 65,
         "net": 40,
         **nothing,
     }
+    assert by_day[today - timedelta(days=1)]["held"] == 65
     assert by_day[today] == {
         "day": today,
         "bought": 25,
         "funded": 0,
         "refunded": 25,
+        "held": 40,
         "net": -25,
         **nothing,
     }
@@ -469,6 +474,7 @@ def test_overview_money_per_day_for_30_days(admin_client):
         "bought": 65,
         "funded": 40,
         "refunded": 25,
+        "held": 40,
         "net": 15,
         **nothing,
     }
@@ -505,7 +511,10 @@ def test_overview_money_per_day_counts_rentals_their_refunds_and_revenue(admin_c
         "funded": 0,
         "rented": 150,
         "refunded": 100,
+        "expired": 0,
         "paid_out": 40,
+        "funding_paid": 0,
+        "held": 0,
         "net": 150 - 100 - 40,
     }
     assert page.context["day_totals"]["rented"] == 150
@@ -513,7 +522,10 @@ def test_overview_money_per_day_counts_rentals_their_refunds_and_revenue(admin_c
     assert "<dt>In: rentals</dt><dd>credits paid for replay rentals (stream charges)</dd>" in body
     assert "<dt>Out: revenue</dt><dd>replay revenue paid to creators and guests</dd>" in body
     last_row = body.split("<tbody>")[-1].split("</tr>")[0]
-    assert '<td class="num">150</td><td class="num">100</td><td class="num">40</td>' in last_row
+    assert (
+        '<td class="num">150</td><td class="num">100</td><td class="num">0</td>'
+        '<td class="num">40</td><td class="num">0</td>'
+    ) in last_row
 
 
 def test_overview_shows_the_audit_clean_or_its_mismatches_with_the_time(admin_client):
@@ -615,3 +627,35 @@ def test_ledger_type_column_names_a_status_other_than_completed(admin_client):
 
     assert '<td class="field-kind">Credit purchase (pending)</td>' in body
     assert '<td class="field-kind">Admin adjustment</td>' in body
+
+
+def test_overview_money_per_day_shows_expired_and_paid_out_funding(admin_client):
+    from crowdfunding.clock import funding_payouts_settle_due, live_streams_expire_due
+    from tests.livestreams.factories import EndedStreamFactory
+
+    unstarted = LiveStreamFactory()
+    ContributionFactory(stream=unstarted, amount=30)
+    ended = EndedStreamFactory()
+    ContributionFactory(stream=ended, amount=100)
+    held_before = money_per_day()[-1]["held"]
+    live_streams_expire_due(now=unstarted.planned_start_date + timedelta(hours=1))
+    funding_payouts_settle_due(now=ended.ended_at + timedelta(days=1))
+
+    today = money_per_day()[-1]
+    page = admin_client.get(OVERVIEW)
+
+    assert held_before == 130
+    assert today == {
+        "day": today["day"],
+        "bought": 130,
+        "funded": 130,
+        "rented": 0,
+        "refunded": 0,
+        "expired": 30,
+        "paid_out": 0,
+        "funding_paid": 80,  # the creator's 80 %; the platform keeps 20
+        "held": 0,
+        "net": 130 - 30 - 80,
+    }
+    body = page.content.decode()
+    assert "<dt>Out: funding paid out</dt>" in body and "<dt>Out: expired</dt>" in body

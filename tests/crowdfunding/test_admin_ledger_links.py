@@ -316,3 +316,47 @@ def test_a_refused_operator_cancel_records_nobody(admin_client):
     ended.refresh_from_db()
     assert (ended.status, ended.cancelled_by, ended.cancelled_at) == ("ended", None, None)
     assert money_snapshot() == before
+
+
+def _paid_out_duo(title: str):
+    """An ended duo stream with 100 credits of funding, paid out: 40 creator, 40 guest."""
+    from crowdfunding.clock import funding_payouts_settle_due
+
+    stream = _duo_replay(title)
+    ContributionFactory(stream=stream, amount=100)
+    funding_payouts_settle_due(now=stream.ended_at + timedelta(days=1))
+    return stream, stream.funding_payouts.get()
+
+
+def test_funding_payout_rows_link_their_payout_and_stream_and_show_on_its_page(admin_client):
+    stream, payout = _paid_out_duo("Akustik gece")
+
+    body = admin_client.get(LEDGER).content.decode()
+    stream_page = admin_client.get(_url(stream)).content.decode()
+    payout_page = admin_client.get(_url(payout)).content.decode()
+
+    for entry_id in (payout.creator_revenue_entry_id, payout.guest_revenue_entry_id):
+        assert _records_cell(body, entry_id) == (
+            f'<a href="{_url(payout)}">funding payout</a> · '
+            f'<a href="{_url(stream)}">{stream.title}</a>'
+        )
+    links = (
+        f'<a href="{_entry_url(payout.creator_revenue_entry_id)}">creator&#x27;s share</a> · '
+        f'<a href="{_entry_url(payout.guest_revenue_entry_id)}">guest&#x27;s share</a>'
+    )
+    assert links in stream_page and links in payout_page  # the inline, and its own page
+    inline = re.sub(r"\s+", "", stream_page.split('id="funding_payouts-heading"')[1])
+    assert '<tdclass="field-total"><p>100</p></td>' in inline
+    assert '<tdclass="field-platform_share"><p>20</p></td>' in inline
+
+
+def test_funding_payout_list_has_constant_queries(admin_client, django_assert_num_queries):
+    payouts = reverse("admin:crowdfunding_fundingpayout_changelist")
+    _paid_out_duo("Bir")
+    count = queries_for(admin_client, payouts)
+    for n in range(3):
+        _paid_out_duo(f"Yayın {n}")
+
+    with django_assert_num_queries(count):
+        response = admin_client.get(payouts)
+    assert len(response.context["cl"].result_list) == 4
