@@ -347,12 +347,13 @@ def tag() -> str:
 def books() -> dict:
     """The audit (what `manage.py audit_ledger` checks) and the conservation of credits:
     granted (admin adjustments and purchases) = balances + held by streams and mini crowd
-    fundings + replay rental charges not yet settled + the platform's share of settled ones."""
+    fundings not paid out + replay rental charges not yet settled + the platform's share of
+    settled ones and of funding payouts (the creator's and guest's shares are in balances)."""
     from django.db import connections
-    from django.db.models import F, Sum
+    from django.db.models import Exists, F, OuterRef, Sum
 
     from crowdfunding.audit import ledger_mismatches
-    from crowdfunding.models import MiniCrowdFunding
+    from crowdfunding.models import FundingPayout, MiniCrowdFunding
     from livestreams.models import LiveStream, ReplayRentalCharge
     from users.models import CreditLedgerEntry, User
 
@@ -373,15 +374,22 @@ def books() -> dict:
     )
     balances = total(User.objects.all(), "credit_balance")
     charges = ReplayRentalCharge.objects.all()
+    payouts = FundingPayout.objects.all()
     held = (
-        total(LiveStream.objects.all(), "collected_funding")
-        + total(MiniCrowdFunding.objects.all(), "collected")
+        total(
+            LiveStream.objects.exclude(Exists(payouts.filter(stream=OuterRef("pk")))),
+            "collected_funding",
+        )
+        + total(
+            MiniCrowdFunding.objects.exclude(Exists(payouts.filter(stream=OuterRef("stream_id")))),
+            "collected",
+        )
         + total(charges.filter(status=ReplayRentalCharge.Status.ACTIVE), "price")
     )
     platform = total(
         charges.filter(status=ReplayRentalCharge.Status.SETTLED),
         F("price") - F("creator_share") - F("guest_share"),
-    )
+    ) + total(payouts, F("total") - F("creator_share") - F("guest_share"))
     return {
         "mismatches": mismatches,
         "granted": granted,
