@@ -45,6 +45,15 @@ def object_id_at(moment: datetime, rng: random.Random) -> str:
     return f"{int(moment.timestamp()):08x}{rng.getrandbits(64):016x}"
 
 
+def check_object_id(value: object, name: str) -> str:
+    """400 naming the parameter unless `value` is a 24-character lowercase hex id."""
+    from allmine.api.errors import InvalidInput
+
+    if not is_object_id(value):
+        raise InvalidInput(f"{name}: must be a 24-character lowercase hex id")
+    return value
+
+
 def is_object_id(value: object) -> bool:
     return isinstance(value, str) and OBJECT_ID_RE.fullmatch(value) is not None
 

@@ -35,6 +35,11 @@ Environment (all optional outside production):
   STREAM_START_GRACE         seconds after plannedStartDate an unstarted stream expires (3600)
   FUNDING_PAYOUT_DELAY       seconds after endedAt a stream's funding is paid out (86400)
   REPLAY_RENTAL_DURATION     seconds a replay rental lasts (86400)
+  LIVE_EVENTS_REDIS_URL      Redis for live events' fan-out and backlog (default: REDIS_URL;
+                             neither: in memory, one process only)
+  LIVE_EVENTS_BACKLOG        events kept per channel for Last-Event-ID resume (default 500)
+  LIVE_EVENTS_HEARTBEAT_SECONDS  seconds between heartbeat comments on an idle stream (15)
+  PUSH_SENDER                dotted path of the push sender (default: the recording sender)
 """
 
 import os
@@ -94,6 +99,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "corsheaders",
     "users",
+    "notifications",
     "livestreams",
     "crowdfunding",
 ]
@@ -354,6 +360,11 @@ SPECTACULAR_SETTINGS = {
         {"name": "Crowdfunding", "description": "Funding streams and their mini crowd fundings."},
         {"name": "Replay Rentals", "description": "Renting and watching a stream's recording."},
         {"name": "Wallet", "description": "The caller's profile, balance and credit movements."},
+        {"name": "Reminders", "description": "Being reminded when a scheduled stream starts."},
+        {
+            "name": "Notifications",
+            "description": "The inbox, device tokens for push, and live events (SSE).",
+        },
         {"name": "Health", "description": "Reachability of the database and the cache."},
     ],
     "POSTPROCESSING_HOOKS": [
@@ -373,6 +384,8 @@ SPECTACULAR_SETTINGS = {
         "ReplicaStateEnum": "allmine.api.health.REPLICA_STATES",
         "MiniCrowdFundingStatusEnum": "crowdfunding.models.MiniCrowdFunding.Status",
         "ReplayRentalStatusEnum": "livestreams.selectors.RENTAL_STATES",
+        "ReminderStatusEnum": "livestreams.models.Reminder.Status",
+        "ReminderModeEnum": "livestreams.models.Reminder.Mode",
     },
 }
 
@@ -411,6 +424,15 @@ LOGGING = {
         "django.server": {"level": "ERROR"},
     },
 }
+
+# --- Live events and push (API.md §10; allmine/events.py, notifications/push.py) ----------
+
+LIVE_EVENTS_REDIS_URL = os.environ.get("LIVE_EVENTS_REDIS_URL", REDIS_URL).strip()
+LIVE_EVENTS_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "allmine")
+LIVE_EVENTS_BACKLOG = env_int("LIVE_EVENTS_BACKLOG", 500)
+LIVE_EVENTS_BACKLOG_TTL = env_int("LIVE_EVENTS_BACKLOG_TTL", 86_400)
+LIVE_EVENTS_HEARTBEAT_SECONDS = float(os.environ.get("LIVE_EVENTS_HEARTBEAT_SECONDS") or 15)
+PUSH_SENDER = os.environ.get("PUSH_SENDER", "notifications.push.RecordingPushSender")
 
 # Money requests repeated with the same Idempotency-Key within this window are answered once.
 IDEMPOTENCY_KEY_TTL = timedelta(hours=env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24))

@@ -23,6 +23,7 @@ urlpatterns = [
     path("api/v1/health", HealthView.as_view(), name="health"),
     path("api/v1/", include("users.urls")),
     path("api/v1/", include("crowdfunding.urls")),
+    path("api/v1/", include("notifications.urls")),
     path("api/schema/", api_views.SchemaView.as_view(), name="schema"),
     path("api/docs/", api_views.DocsView.as_view(url_name="schema"), name="swagger-ui"),
     # Anything else under /api/ is a 404 in the envelope, DEBUG or not.

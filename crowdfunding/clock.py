@@ -20,6 +20,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from crowdfunding.models import FundingPayout
+from crowdfunding.moments import payout_notify, refunds_tell
 from crowdfunding.services import is_paid_out, lock_funding, lock_wallets, refund_funding
 from livestreams.clock import (
     EXPIRABLE_STATUSES,
@@ -29,6 +30,7 @@ from livestreams.clock import (
 )
 from livestreams.models import LiveStream
 from livestreams.services import revenue_guest_id, revenue_split
+from notifications.services import Type as NotificationType
 from users.models import CreditLedgerEntry
 from users.services import ledger_post
 
@@ -77,6 +79,7 @@ def live_stream_expire(*, stream_id: str, now: datetime | None = None) -> bool:
     refund_funding(funding, stream=stream, now=now, reason=expiry_refund_reason(stream))
     stream.status = LiveStream.Status.EXPIRED
     stream.save(update_fields=["status", "collected_funding", "updated_at"])
+    refunds_tell(stream, NotificationType.STREAM_EXPIRED, funding, now=now)
     return True
 
 
@@ -134,6 +137,7 @@ def funding_payout_settle(*, stream_id: str, now: datetime | None = None) -> Fun
         for user_id, share in payees.items()
         if share
     }
+    payout_notify(stream, {user_id: entry.amount for user_id, entry in entries.items()})
     return FundingPayout.objects.create(
         stream=stream,
         total=total,

@@ -9,6 +9,7 @@ from crowdfunding.services import MAX_AMOUNT, MAX_MINI_GOAL, MIN_AMOUNT
 from livestreams.models import funding_percentage
 from livestreams.serializers import (
     LiveStreamSerializer,
+    ReminderSerializer,
     ReplayRentalSerializer,
     live_stream_representation,
 )
@@ -137,3 +138,14 @@ class StreamDeletionReceiptSerializer(serializers.Serializer):
     refundedSupports = serializers.IntegerField(source="refunded_supports")
     refundedRentals = serializers.IntegerField(source="refunded_rentals")
     refundedCredits = serializers.IntegerField(source="refunded_credits")
+
+
+class MyReminderSerializer(ReminderSerializer):
+    """An item of `my-reminders`: the reminder and its stream object
+    (`context["streams"]` maps stream ids to stream objects)."""
+
+    stream = CrowdfundedLiveStreamSerializer(read_only=True)
+
+    def to_representation(self, reminder):
+        data = ReminderSerializer(reminder).data
+        return {**data, "stream": self.context["streams"][reminder.stream_id]}

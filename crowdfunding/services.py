@@ -21,6 +21,7 @@ from crowdfunding.models import (
     MiniCrowdFundingSupport,
     PaidRecord,
 )
+from crowdfunding.moments import funding_publish, mini_goal_notify, refunds_tell
 from livestreams.clock import FUNDING_CLOSED, funding_is_open
 from livestreams.models import LiveStream
 from livestreams.services import (
@@ -29,6 +30,7 @@ from livestreams.services import (
     replay_rental_refunds_lock,
     replay_rental_refunds_post,
 )
+from notifications.services import Type as NotificationType
 from users.models import CreditLedgerEntry, User
 from users.services import ledger_post
 
@@ -113,6 +115,7 @@ def contribution_create(*, user: User, stream_id: str, amount: int) -> FundingRe
     )
     stream.collected_funding += amount  # the row is locked: no increment can be lost
     stream.save(update_fields=["collected_funding", "updated_at"])
+    funding_publish(stream)
     return FundingReceipt(
         contribution=contribution,
         stream=stream,
@@ -160,6 +163,9 @@ def mini_crowd_funding_support_create(
     if mini.collected >= mini.goal:
         mini.status = MiniCrowdFunding.Status.COMPLETED
     mini.save(update_fields=["collected", "status", "updated_at"])
+    if mini.status == MiniCrowdFunding.Status.COMPLETED:
+        mini_goal_notify(mini, stream)
+    funding_publish(stream)
     return SupportReceipt(
         support=support,
         mini_crowd_funding=mini,
@@ -208,6 +214,7 @@ def contribution_refund(*, contribution_id: str) -> Contribution:
     )
     stream.collected_funding -= contribution.amount
     stream.save(update_fields=["collected_funding", "updated_at"])
+    funding_publish(stream)
     return contribution
 
 
@@ -251,6 +258,7 @@ def _cancel_with_refunds(stream: LiveStream, *, cancelled_by: User) -> LiveStrea
     stream.save(
         update_fields=["status", "cancelled_by", "cancelled_at", "collected_funding", "updated_at"]
     )
+    refunds_tell(stream, NotificationType.STREAM_CANCELLED, funding, now=now)
     return stream
 
 
@@ -355,6 +363,7 @@ def live_stream_delete(*, user: User, stream_id: str) -> DeletionReceipt:
     refunded_rentals = replay_rental_refunds_post(rentals, stream=stream, now=now)
     stream.deleted_at = now
     stream.save(update_fields=["deleted_at", "collected_funding", "updated_at"])
+    refunds_tell(stream, NotificationType.STREAM_DELETED, funding, now=now, rentals=rentals)
     return DeletionReceipt(
         stream=stream,
         refunded_contributions=sum(isinstance(r, Contribution) for r in funding.records),

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from crowdfunding.reminder_views import MyRemindersView, ReminderView
 from crowdfunding.replay_views import (
     MyReplayRentalsView,
     ReplayRentalCreateView,
@@ -20,6 +21,11 @@ urlpatterns = [
         "live-stream/my-replay-rentals",
         MyReplayRentalsView.as_view(),
         name="live-stream-my-replay-rentals",
+    ),
+    path(
+        "live-stream/my-reminders",
+        MyRemindersView.as_view(),
+        name="live-stream-my-reminders",
     ),
     # After every fixed `live-stream/<word>` path, so `<id>` never swallows one.
     path("live-stream", LiveStreamViewSet.as_view({"post": "create"}), name="live-stream"),
@@ -64,6 +70,11 @@ urlpatterns = [
         "live-stream/<str:id>/replay-settings",
         ReplaySettingsView.as_view(),
         name="live-stream-replay-settings",
+    ),
+    path(
+        "live-stream/<str:id>/reminder",
+        ReminderView.as_view(),
+        name="live-stream-reminder",
     ),
     path(
         "live-stream/<str:id>/fund",

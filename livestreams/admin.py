@@ -28,6 +28,7 @@ from allmine.ids import is_object_id
 from livestreams.models import (
     Broadcaster,
     LiveStream,
+    Reminder,
     ReplayRental,
     ReplayRentalCharge,
     StreamGuest,
@@ -303,3 +304,13 @@ class ReplayRentalChargeAdmin(MoneyTotalsMixin, ReadOnlyAdminMixin, admin.ModelA
     @admin.display(description="Ledger")
     def ledger(self, obj: ReplayRentalCharge) -> str:
         return charge_ledger_links(obj)
+
+
+@admin.register(Reminder)
+class ReminderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Reminders change only through the API and the sweep (exactly once)."""
+
+    list_display = ["user", "stream", "minute", "status", "sent_at", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["user__username", "stream__id", "stream__title"]
+    list_select_related = ["user", "stream"]

@@ -1,5 +1,7 @@
 """Live streams, their invited guests and broadcasters, and replay rentals."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -336,3 +338,62 @@ class ReplayRentalCharge(models.Model):
             f"{self.price} credits from {self.rental.user.username} for the replay of "
             f"“{self.rental.stream.title}” ({self.get_status_display()})"
         )
+
+
+class Reminder(models.Model):
+    """A user's one reminder for a scheduled stream (API.md §10).
+
+    `minute` 0 (mode ON_START) fires when the creator starts the stream; n > 0 (BEFORE_START)
+    fires n minutes before the stream's CURRENT `planned_start_date` (a reschedule moves it:
+    nothing is stored but the lead, `lead`), by the reminder sweep job. Status `armed_on_start`
+    or `armed` → `sent` once (under the row lock) or `cancelled` (the stream was cancelled,
+    expired or deleted).
+    """
+
+    class Mode(models.TextChoices):
+        ON_START = "ON_START", "On start"
+        BEFORE_START = "BEFORE_START", "Before start"
+
+    class Status(models.TextChoices):
+        ARMED_ON_START = "ARMED_ON_START", "Armed (on start)"
+        ARMED = "ARMED", "Armed"
+        SENT = "SENT", "Sent"
+        CANCELLED = "CANCELLED", "Cancelled"
+
+    ARMED_STATUSES = (Status.ARMED_ON_START, Status.ARMED)
+
+    id = ObjectIdField(primary_key=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reminders"
+    )
+    stream = models.ForeignKey(LiveStream, on_delete=models.CASCADE, related_name="reminders")
+    minute = models.PositiveSmallIntegerField(default=0)
+    # `minute` as a duration, for the sweep's SQL: due when planned_start_date <= now + lead.
+    lead = models.DurationField(default=timedelta)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = UpdatedAtField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The sweep: armed reminders; the stream's own reminders (start, cancel).
+            models.Index(fields=["status", "stream"], name="reminder_status_stream_idx"),
+            models.Index(fields=["user", "status"], name="reminder_user_status_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "stream"], name="reminder_user_stream_unique"),
+            models.CheckConstraint(condition=Q(minute__lte=1440), name="reminder_minute_max"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user.username} reminded of “{self.stream.title}” ({self.status})"
+
+    @property
+    def mode(self) -> str:
+        return self.Mode.ON_START if self.minute == 0 else self.Mode.BEFORE_START
+
+    def scheduled_for(self, planned_start_date):
+        """When a BEFORE_START reminder fires for this planned start; None for ON_START."""
+        return None if self.minute == 0 else planned_start_date - self.lead

@@ -21,6 +21,7 @@ from livestreams.models import (
     Broadcaster,
     Interest,
     LiveStream,
+    Reminder,
     ReplayRental,
     access_type,
     funding_percentage,
@@ -329,3 +330,33 @@ class LiveStreamCreateInputSerializer(LiveStreamUpdateInputSerializer):
         default=list,
         help_text="User ids; duo types: at least one, not the creator; solo: none.",
     )
+
+
+class ReminderInputSerializer(serializers.Serializer):
+    minute = StrictIntegerField(
+        min_value=0,
+        max_value=1440,
+        allow_null=True,
+        help_text="Minutes before `plannedStartDate`; 0 or null: when the stream starts.",
+    )
+
+
+class ReminderSerializer(serializers.Serializer):
+    """The caller's reminder of a stream (API.md §10); reads `stream.planned_start_date`."""
+
+    streamId = serializers.CharField(source="stream_id")
+    minute = serializers.IntegerField()
+    mode = serializers.ChoiceField(choices=Reminder.Mode.choices)
+    scheduledFor = ApiDateTimeField(allow_null=True)
+    status = serializers.ChoiceField(choices=Reminder.Status.choices)
+
+    def to_representation(self, reminder: Reminder) -> dict:
+        return {
+            "streamId": reminder.stream_id,
+            "minute": reminder.minute,
+            "mode": reminder.mode,
+            "scheduledFor": format_datetime(
+                reminder.scheduled_for(reminder.stream.planned_start_date)
+            ),
+            "status": reminder.status,
+        }

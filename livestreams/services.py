@@ -13,7 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from allmine.api.errors import Conflict, Forbidden, InvalidInput, NotFound
-from allmine.ids import is_object_id
+from allmine.events import publish_on_commit, stream_channel
+from allmine.ids import check_object_id
 from livestreams.clock import expiry_is_due
 from livestreams.models import (
     Broadcaster,
@@ -22,7 +23,10 @@ from livestreams.models import (
     ReplayRentalCharge,
     StreamGuest,
 )
+from livestreams.reminders import reminders_fire_on_start, reminders_rearm
 from livestreams.selectors import Role, rental_duration, stream_is_rentable, stream_role_for
+from livestreams.signals import stream_started
+from notifications.services import Category, NotificationDraft, Type, notifications_create
 from users.models import CreditLedgerEntry, User
 from users.services import ledger_post
 
@@ -154,13 +158,6 @@ def live_stream_create(
     return stream
 
 
-def check_object_id(value: object, name: str) -> str:
-    """400 naming the parameter unless `value` is a 24-character lowercase hex id."""
-    if not is_object_id(value):
-        raise InvalidInput(f"{name}: must be a 24-character lowercase hex id")
-    return value
-
-
 def _locked_stream(stream_id: str) -> LiveStream:
     """The stream, locked (the first lock of every write); 404 when unknown or deleted."""
     check_object_id(stream_id, "id")
@@ -221,10 +218,15 @@ def live_stream_update(*, user: User, stream_id: str, **changes) -> LiveStream:
             duration_goal=duration_goal,
             start_changed="planned_start_date" in changes,
         )
+    moved = (
+        changes.get("planned_start_date", stream.planned_start_date) != stream.planned_start_date
+    )
     for field, value in changes.items():
         setattr(stream, field, value)
     stream.full_clean(exclude=["channel_name"])
     stream.save(update_fields=[*changes, "updated_at"])
+    if moved:
+        reminders_rearm(stream=stream, now=timezone.now())
     return stream
 
 
@@ -241,7 +243,19 @@ def live_stream_start(*, user: User, stream_id: str) -> LiveStream:
         user=user,
         defaults={"role": Broadcaster.Role.HOST, "has_joined": True},
     )
+    reminders_fire_on_start(stream=stream, now=stream.started_at)
+    stream_started.send(sender=LiveStream, stream=stream)  # funders are told (crowdfunding)
+    stream_status_publish(stream)
     return stream
+
+
+def stream_status_publish(stream: LiveStream) -> None:
+    """After commit: the stream's `status` live event (API.md §10)."""
+    publish_on_commit(
+        stream_channel(stream.pk),
+        "status",
+        {"streamId": stream.pk, "status": stream.status, "isDeleted": stream.is_deleted},
+    )
 
 
 def recording_url_for(stream: LiveStream) -> str:
@@ -260,6 +274,7 @@ def live_stream_end(*, user: User, stream_id: str) -> LiveStream:
     if stream.recording:
         stream.recording_url = recording_url_for(stream)
     stream.save(update_fields=["status", "ended_at", "recording_url", "updated_at"])
+    stream_status_publish(stream)
     return stream
 
 
@@ -496,6 +511,18 @@ def _settle(charge: ReplayRentalCharge, *, now: datetime) -> None:
             description=description,
             stream_id=stream.pk,
         )
+    notifications_create(
+        NotificationDraft(
+            user_id=payee,
+            category=Category.PAYMENTS,
+            type=Type.REPLAY_REVENUE,
+            title=f"{share} credits of replay revenue",
+            body=f"Your share of a replay rental of “{stream.title}”: {share} credits.",
+            stream_id=stream.pk,
+        )
+        for payee, share in ((stream.creator_id, creator_share), (guest_id, guest_share))
+        if share
+    )
     charge.guest_id = guest_id if guest_share else None
     charge.creator_share, charge.guest_share = creator_share, guest_share
     charge.status = ReplayRentalCharge.Status.SETTLED

@@ -50,3 +50,21 @@ class BearerJWTAuthentication(JWTAuthentication):
         if validated_token.get(TOKEN_VERSION_CLAIM) != user.token_version:
             raise AuthenticationFailed("Token has been revoked", code="token_revoked")
         return user
+
+
+class EventStreamAuthentication(BearerJWTAuthentication):
+    """For Server-Sent Events: the Bearer header, or `?access_token=` for EventSource clients,
+    which cannot send headers. The query string is never logged (allmine/api/logging.py logs
+    the path only; the ASGI server runs without its access log)."""
+
+    query_parameter = "access_token"
+
+    def authenticate(self, request):
+        found = super().authenticate(request)
+        if found is not None:
+            return found
+        raw_token = request.query_params.get(self.query_parameter)
+        if not raw_token:
+            return None
+        validated_token = self.get_validated_token(raw_token.encode())
+        return self.get_user(validated_token), validated_token

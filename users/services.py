@@ -10,6 +10,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 
 from allmine.api.errors import Forbidden, InsufficientBalance, InvalidInput
 from allmine.db_router import wrote_for
+from allmine.events import REVOKED_EVENT, publish_on_commit, user_channel
 from users.authentication import TOKEN_VERSION_CLAIM, RefreshToken
 from users.models import CreditLedgerEntry, User
 from users.selectors import user_by_identifier
@@ -106,7 +107,10 @@ def user_tokens_revoke(*, user_id: str) -> int:
     BlacklistedToken.objects.bulk_create(
         [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
     )
-    return User.objects.filter(pk=user_id).values_list("token_version", flat=True).get()
+    version = User.objects.filter(pk=user_id).values_list("token_version", flat=True).get()
+    # Open personal event streams opened with an older token close (allmine/api/sse.py).
+    publish_on_commit(user_channel(user_id), REVOKED_EVENT, {"tokenVersion": version})
+    return version
 
 
 def user_logout(*, user: User) -> None:
@@ -139,6 +143,7 @@ def ledger_post(
     _declare_writer("ledger_post", user_id)
     User.objects.filter(pk=user_id).update(credit_balance=new_balance)
     wrote_for(user_id)  # the owner reads the new balance and what it paid for at once
+    publish_on_commit(user_channel(user_id), "wallet", {"creditBalance": new_balance})
     return CreditLedgerEntry.objects.create(
         user_id=user_id,
         type=entry_type,
