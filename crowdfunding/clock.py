@@ -60,8 +60,8 @@ def _sweep(due: QuerySet, act: Callable[[str], bool], batch: int) -> int:
                 passed.add(pk)
 
 
-def expiry_refund_reason(stream: LiveStream) -> str:
-    return f"Refund: live stream “{stream.title}” ({stream.pk}) expired, it never started"
+def expiry_refund_reason(*, title: str, stream_id: str) -> str:
+    return f"Refund: live stream “{title}” ({stream_id}) expired, it never started"
 
 
 @transaction.atomic
@@ -76,7 +76,8 @@ def live_stream_expire(*, stream_id: str, now: datetime | None = None) -> bool:
         return False
     funding = lock_funding(stream)
     lock_wallets(funding.user_ids)
-    refund_funding(funding, stream=stream, now=now, reason=expiry_refund_reason(stream))
+    reason = expiry_refund_reason(title=stream.title, stream_id=stream.pk)
+    refund_funding(funding, stream=stream, now=now, reason=reason)
     stream.status = LiveStream.Status.EXPIRED
     stream.save(update_fields=["status", "collected_funding", "updated_at"])
     refunds_tell(stream, NotificationType.STREAM_EXPIRED, funding, now=now)
@@ -94,15 +95,14 @@ def live_streams_expire_due(*, now: datetime | None = None, batch: int = SWEEP_B
     return _sweep(due, lambda pk: live_stream_expire(stream_id=pk, now=now), batch)
 
 
-def payout_description(stream: LiveStream) -> str:
-    return f"Funding payout of live stream “{stream.title}” ({stream.pk})"
+def payout_description(*, title: str, stream_id: str) -> str:
+    return f"Funding payout of live stream “{title}” ({stream_id})"
 
 
-def funding_payout_split(*, total: int, stream: LiveStream, guest_id: str | None):
-    """(creator's share, guest's share) of a stream's funding: the replay rule of §7."""
-    return revenue_split(
-        price=total, live_stream_type=stream.live_stream_type, has_guest=guest_id is not None
-    )
+def funding_payout_split(*, total: int, live_stream_type: str, has_guest: bool):
+    """(creator's share, guest's share) of a stream's funding: the replay rule of §7 (solo:
+    80 % creator; duo: 40 % creator, 40 % guest; floored; the platform keeps the rest)."""
+    return revenue_split(price=total, live_stream_type=live_stream_type, has_guest=has_guest)
 
 
 @transaction.atomic
@@ -123,7 +123,9 @@ def funding_payout_settle(*, stream_id: str, now: datetime | None = None) -> Fun
     funding = lock_funding(stream)
     total = sum(record.amount for record in funding.records)
     guest_id = revenue_guest_id(stream)
-    creator_share, guest_share = funding_payout_split(total=total, stream=stream, guest_id=guest_id)
+    creator_share, guest_share = funding_payout_split(
+        total=total, live_stream_type=stream.live_stream_type, has_guest=guest_id is not None
+    )
     payees = {stream.creator_id: creator_share, guest_id: guest_share}
     lock_wallets({user_id for user_id, share in payees.items() if share})
     entries = {
@@ -131,7 +133,7 @@ def funding_payout_settle(*, stream_id: str, now: datetime | None = None) -> Fun
             user_id=user_id,
             amount=share,
             entry_type=CreditLedgerEntry.Type.STREAM_REVENUE,
-            description=payout_description(stream),
+            description=payout_description(title=stream.title, stream_id=stream.pk),
             stream_id=stream.pk,
         )
         for user_id, share in payees.items()

@@ -37,12 +37,15 @@ from django.db.models import Q
 from django.utils import timezone
 
 from allmine.ids import object_id_at
+from crowdfunding.clock import expiry_refund_reason, funding_payout_split, payout_description
 from crowdfunding.models import (
     Contribution,
+    FundingPayout,
     FundingStatus,
     MiniCrowdFunding,
     MiniCrowdFundingSupport,
 )
+from livestreams.clock import expiry_deadline, payout_due_at
 from livestreams.models import (
     Broadcaster,
     Interest,
@@ -177,6 +180,8 @@ class StreamPlan:
     refund_at: int | None  # expired or cancelled: every funder refunded then
     duration: int
     deleted: int | None = None  # soft-deleted then, refunding as `live_stream_delete` does
+    payout_at: int | None = None  # an ended stream's payout is due (`payout_due_at`)
+    payout: Payout | None = None  # made when due before the anchor, as the clock makes it
     replay_offered: bool = False
     replay_price: int | None = None
     rich: bool = False
@@ -200,8 +205,12 @@ class StreamPlan:
     @property
     def funding_refunded_at(self) -> int | None:
         """When every completed contribution and support was refunded: on expiry or
-        cancellation, else on deletion."""
-        return self.refund_at if self.refund_at is not None else self.deleted
+        cancellation, else on deletion unless the funding was paid out before."""
+        if self.refund_at is not None:
+            return self.refund_at
+        if self.payout is not None and self.deleted is not None and self.payout.at <= self.deleted:
+            return None
+        return self.deleted
 
     @property
     def recording_url(self) -> str:
@@ -271,6 +280,20 @@ class Settlement:
 
 
 @dataclass(slots=True)
+class Payout:
+    """An ended stream's funding as the clock's `funding_payout_settle` pays it."""
+
+    id: str
+    at: int
+    total: int
+    creator_share: int
+    guest_share: int
+    guest: int | None
+    creator_entry_id: str | None
+    guest_entry_id: str | None
+
+
+@dataclass(slots=True)
 class RentalPlan:
     id: str
     user: int
@@ -300,6 +323,7 @@ class LedgerEvent:
     type: str
     stream_id: str
     status: str = CreditLedgerEntry.Status.COMPLETED
+    description: str = ""  # the service's description, where the demo does not say "Demo"
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -401,6 +425,10 @@ def delete_seed_data(progress: Progress | None = None) -> dict[str, int]:
 
     with transaction.atomic():
         raw(
+            "funding payouts",
+            FundingPayout.objects.filter(Q(stream__in=streams) | Q(guest__in=users)),
+        )
+        raw(
             "supports",
             MiniCrowdFundingSupport.objects.filter(
                 Q(user__in=users) | Q(mini_crowd_funding__in=minis)
@@ -461,6 +489,10 @@ class DemoSeeder:
     def between(self, low: int, high: int) -> int:
         return low + int(self.rng.random() * (high - low))
 
+    def after(self, rule: Callable[[datetime], datetime]) -> int:
+        """The clock's delay `rule` (`expiry_deadline`, `payout_due_at`) in microseconds."""
+        return (rule(self.anchor) - self.anchor) // timedelta(microseconds=1)
+
     # planning -----------------------------------------------------------------------------
 
     def plan(self) -> None:
@@ -473,6 +505,7 @@ class DemoSeeder:
         self.minis = self._plan_minis()
         self.contributions, self.supports = self._plan_funding()
         self.rentals = self._plan_rentals()
+        self.payouts = self._plan_payouts()
         self.ledger = self._plan_ledger()
         self.progress.end()
 
@@ -548,8 +581,9 @@ class DemoSeeder:
                 started = start + self.between(0, 10 * MINUTE)
                 ended = started + duration * MINUTE * self.between(80, 121) // 100
             elif status == S.EXPIRED:
-                start = -self.between(DAY, 200 * DAY)
-                refund_at = start + HOUR
+                # Expired by the clock at its deadline, which lies before the anchor.
+                start = -self.between(DAY, 200 * DAY) - self.after(expiry_deadline)
+                refund_at = start + self.after(expiry_deadline)
             else:  # cancelled by host or guest
                 start = self.between(-200 * DAY, 60 * DAY)
             created = min(start, 0) - self.between(2 * DAY, 40 * DAY)
@@ -558,6 +592,7 @@ class DemoSeeder:
                 refund_at = self.between(created + 2 * HOUR, close)
                 close = refund_at - SECOND
             stream = StreamPlan(
+                payout_at=None if ended is None else ended + self.after(payout_due_at),
                 index=i,
                 id=self.new_id(created),
                 creator=rng.choice(self.creators),
@@ -838,6 +873,38 @@ class DemoSeeder:
             guest=guest if guest_share else None,
         )
 
+    def _plan_payouts(self) -> list[StreamPlan]:
+        """Ended streams whose payout fell due before the anchor and before any deletion are
+        paid out as `crowdfunding.clock.funding_payout_settle` pays them: every completed
+        contribution and support, split by `funding_payout_split` (the first invited guest
+        earns the guest's share, `revenue_guest_id`)."""
+        held: dict[int, int] = {}
+        for mini in self.minis:
+            held[mini.stream.index] = held.get(mini.stream.index, 0) + mini.collected
+        paid = []
+        for s in self.streams:
+            if s.payout_at is None or s.payout_at > 0:
+                continue
+            if s.deleted is not None and s.deleted < s.payout_at:
+                continue  # deleted first: `live_stream_delete` refunded every funder
+            total = s.collected + held.get(s.index, 0)
+            guest = s.guests[0] if s.type != T.SOLO and s.guests else None
+            creator_share, guest_share = funding_payout_split(
+                total=total, live_stream_type=s.type, has_guest=guest is not None
+            )
+            s.payout = Payout(
+                id=self.new_id(s.payout_at),
+                at=s.payout_at,
+                total=total,
+                creator_share=creator_share,
+                guest_share=guest_share,
+                guest=guest if guest_share else None,
+                creator_entry_id=self.new_id(s.payout_at) if creator_share else None,
+                guest_entry_id=self.new_id(s.payout_at) if guest_share else None,
+            )
+            paid.append(s)
+        return paid
+
     def _plan_ledger(self) -> list[LedgerEvent]:
         """Purchases first, then every debit, refund and revenue row, in ledger order
         (`created_at`, `id`); each user's balance is the sum of their rows."""
@@ -871,11 +938,15 @@ class DemoSeeder:
                     )
                 )  # fmt: skip
                 if f.refund_at is not None:  # as `crowdfunding.services._refund` writes it
+                    expired = f.stream.status == S.EXPIRED  # as `live_stream_expire` says it
                     events.append(
                         LedgerEvent(
                             at=f.refund_at, id=f.refund_id, user=f.user, amount=f.amount,
                             type=L.STREAM_FUNDING_REFUND, stream_id=f.stream.id,
                             status=CreditLedgerEntry.Status.REFUNDED,
+                            description=expiry_refund_reason(
+                                title=f.stream.title, stream_id=f.stream.id
+                            ) if expired else "",
                         )
                     )  # fmt: skip
         for r in self.rentals:
@@ -907,6 +978,20 @@ class DemoSeeder:
                                 type=L.STREAM_REVENUE, stream_id=stream.id,
                             )
                         )  # fmt: skip
+        for s in self.payouts:  # as `funding_payout_settle` pays them
+            p = s.payout
+            for entry_id, user, share in (
+                (p.creator_entry_id, s.creator, p.creator_share),
+                (p.guest_entry_id, p.guest, p.guest_share),
+            ):
+                if entry_id:
+                    events.append(
+                        LedgerEvent(
+                            at=p.at, id=entry_id, user=user, amount=share,
+                            type=L.STREAM_REVENUE, stream_id=s.id,
+                            description=payout_description(title=s.title, stream_id=s.id),
+                        )
+                    )  # fmt: skip
         events.sort(key=lambda e: (e.at, e.id))
         for event in events:
             self.users[event.user].balance += event.amount
@@ -947,6 +1032,7 @@ class DemoSeeder:
             ("mini supports", MiniCrowdFundingSupport, self._support_rows(), len(self.supports)),
             ("replay rentals", ReplayRental, self._rental_rows(), len(self.rentals)),
             ("replay rental charges", ReplayRentalCharge, self._charge_rows(), len(self.rentals)),
+            ("funding payouts", FundingPayout, self._payout_rows(), len(self.payouts)),
         ):
             self._write(label, model, rows, total)
         if connection.vendor == "postgresql":
@@ -966,6 +1052,7 @@ class DemoSeeder:
             "ledger_entries": len(self.ledger),
             "rentals": len(self.rentals),
             "rental_charges": len(self.rentals),
+            "funding_payouts": len(self.payouts),
         }
         return SeedSummary(counts=counts, seconds=dict(self.progress.seconds))
 
@@ -1096,7 +1183,9 @@ class DemoSeeder:
             if balance < 0:  # cannot happen: purchases come first and cover every debit
                 raise AssertionError(f"negative balance for user {ids[e.user]}")
             balances[e.user] = balance
-            if e.type == L.STREAM_CHARGE and e.status == CreditLedgerEntry.Status.REFUNDED:
+            if e.description:
+                description = e.description
+            elif e.type == L.STREAM_CHARGE and e.status == CreditLedgerEntry.Status.REFUNDED:
                 description = "Demo refund of the replay rental of live stream {stream_id}"
             else:
                 description = descriptions.get(e.type, f"Demo {L(e.type).label.lower()}")
@@ -1134,6 +1223,22 @@ class DemoSeeder:
         for f in self.supports:
             yield MiniCrowdFundingSupport(
                 mini_crowd_funding_id=f.target.id, **self._funding_fields(f)
+            )
+
+    def _payout_rows(self) -> Iterator[FundingPayout]:
+        ids = [user.id for user in self.users]
+        for s in self.payouts:
+            p = s.payout
+            yield FundingPayout(
+                id=p.id,
+                stream_id=s.id,
+                total=p.total,
+                creator_share=p.creator_share,
+                guest_id=ids[p.guest] if p.guest is not None else None,
+                guest_share=p.guest_share,
+                creator_revenue_entry_id=p.creator_entry_id,
+                guest_revenue_entry_id=p.guest_entry_id,
+                paid_at=self.dt(p.at),
             )
 
     def _rental_rows(self) -> Iterator[ReplayRental]:

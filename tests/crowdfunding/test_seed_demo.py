@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 from crowdfunding.audit import ledger_mismatches
 from crowdfunding.models import (
     Contribution,
+    FundingPayout,
     FundingStatus,
     IdempotencyRecord,
     MiniCrowdFunding,
@@ -37,7 +38,7 @@ SMALL = {"users": 40, "streams": 80, "contributions": 400, "demo_funded": 5, "ve
 SEEDED_MODELS = [
     Media, User, LiveStream, StreamGuest, Broadcaster, ReplayRental, ReplayRentalCharge,
     CreditLedgerEntry,
-    Contribution, MiniCrowdFunding, MiniCrowdFundingSupport,
+    Contribution, MiniCrowdFunding, MiniCrowdFundingSupport, FundingPayout,
 ]  # fmt: skip
 
 
@@ -142,6 +143,7 @@ def test_reset_reports_each_kind_of_row_it_deleted():
         "minis": MiniCrowdFunding.objects.count(),
         "rentals": ReplayRental.objects.count(),
         "rental charges": ReplayRentalCharge.objects.count(),
+        "funding payouts": FundingPayout.objects.count(),
         "ledger": CreditLedgerEntry.objects.count(),
         "guests": StreamGuest.objects.count(),
         "broadcasters": Broadcaster.objects.count(),
@@ -318,7 +320,8 @@ def _deletion_shapes(streams) -> dict[str, set[tuple]]:
     """What a deletion leaves, row kind by row kind, without ids and times."""
     shapes: dict[str, set[tuple]] = {key: set() for key in ("stream", "funding", "mini", "rental")}
     for stream in streams:
-        shapes["stream"].add((stream.collected_funding, stream.deleted_at is not None))
+        if not FundingPayout.objects.filter(stream=stream).exists():  # else its funding stays
+            shapes["stream"].add((stream.collected_funding, stream.deleted_at is not None))
         fundings = [
             *Contribution.objects.filter(stream=stream).select_related("refund_ledger_entry"),
             *MiniCrowdFundingSupport.objects.filter(
@@ -327,6 +330,10 @@ def _deletion_shapes(streams) -> dict[str, set[tuple]]:
         ]
         for funding in fundings:
             refund = funding.refund_ledger_entry
+            if refund is None:  # paid out before the deletion: it stays with the streamers
+                assert funding.status == FundingStatus.COMPLETED
+                assert FundingPayout.objects.filter(stream=stream).exists()
+                continue
             shapes["funding"].add(
                 (funding.status, refund.type, refund.status, refund.amount == funding.amount)
             )
@@ -362,7 +369,93 @@ def test_a_seeded_deletion_leaves_what_the_delete_service_leaves():
 
     stream.refresh_from_db()
     by_service = _deletion_shapes([stream])
-    assert by_service["rental"] and by_service["funding"]
+    paid_out = FundingPayout.objects.filter(stream=stream).exists()
+    assert by_service["rental"] and (by_service["funding"] or paid_out)
     for kind, shapes in by_service.items():
         assert shapes <= seeded[kind], kind
+    assert list(ledger_mismatches()) == []
+
+
+def _clock_shapes(streams) -> dict[str, set[tuple]]:
+    """What the clock leaves on expired and paid-out streams, without ids and times: the
+    refunds of an expiry and when they happened against the deadline; a payout's split,
+    its ledger rows and when it happened against the due time."""
+    from livestreams.clock import expiry_deadline, payout_due_at
+    from livestreams.services import revenue_split
+
+    shapes: dict[str, set[tuple]] = {"expired": set(), "refund": set(), "payout": set()}
+    for stream in streams:
+        if stream.status == LiveStream.Status.EXPIRED:
+            deadline = expiry_deadline(stream.planned_start_date)
+            shapes["expired"].add((stream.collected_funding, stream.started_at))
+            for record in [
+                *Contribution.objects.filter(stream=stream),
+                *MiniCrowdFundingSupport.objects.filter(mini_crowd_funding__stream=stream),
+            ]:
+                refund = record.refund_ledger_entry
+                shapes["refund"].add(
+                    (record.status, refund.type, refund.status, refund.amount == record.amount,
+                     record.refunded_at >= deadline, "expired" in refund.description)
+                )  # fmt: skip
+        for payout in FundingPayout.objects.filter(stream=stream):
+            completed = sum(
+                r.amount
+                for r in [
+                    *Contribution.objects.filter(stream=stream, status="completed"),
+                    *MiniCrowdFundingSupport.objects.filter(
+                        mini_crowd_funding__stream=stream, status="completed"
+                    ),
+                ]
+            )
+            split = revenue_split(
+                price=payout.total,
+                live_stream_type=stream.live_stream_type,
+                has_guest=payout.guest_id is not None,
+            )
+            entries = [
+                (e.type, e.status, e.amount, e.stream_id == stream.pk, e.description)
+                for e in (payout.creator_revenue_entry, payout.guest_revenue_entry)
+                if e is not None
+            ]
+            shapes["payout"].add(
+                (
+                    payout.total == completed,
+                    (payout.creator_share, payout.guest_share) == split,
+                    payout.paid_at >= payout_due_at(stream.ended_at),
+                    tuple(
+                        (kind, status, amount > 0, linked, description.startswith(
+                            f"Funding payout of live stream “{stream.title}” ({stream.pk})"
+                        ))
+                        for kind, status, amount, linked, description in entries
+                    ),
+                )
+            )  # fmt: skip
+    return shapes
+
+
+def test_seeded_expiries_and_payouts_are_what_the_clock_leaves(settings):
+    from datetime import timedelta
+
+    from crowdfunding.clock import funding_payouts_settle_due, live_streams_expire_due
+
+    # Streams that ended in the last 200 days are not paid out yet (about half of them).
+    settings.FUNDING_PAYOUT_DELAY = timedelta(days=200)
+    seed(supports=200)
+    seeded = _clock_shapes(LiveStream.objects.filter(status__in=["expired", "ended"]))
+    assert seeded["expired"] and seeded["refund"] and seeded["payout"]
+    assert FundingPayout.objects.filter(total__gt=0).exists()
+    assert list(ledger_mismatches()) == []
+    already = set(FundingPayout.objects.values_list("stream_id", flat=True))
+
+    later = timezone.now() + timedelta(days=200)  # every unstarted stream expires by then
+    expired = live_streams_expire_due(now=later)
+    paid = funding_payouts_settle_due(now=later)
+
+    assert expired > 0 and paid > 0
+    by_clock = _clock_shapes(
+        LiveStream.objects.filter(status="expired", updated_at__gt=timezone.now() - timedelta(1))
+        | LiveStream.objects.filter(status="ended").exclude(pk__in=already)
+    )
+    for kind, shapes in by_clock.items():
+        assert shapes and shapes <= seeded[kind], kind
     assert list(ledger_mismatches()) == []
