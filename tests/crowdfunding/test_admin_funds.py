@@ -586,11 +586,31 @@ def test_seeded_ledger_rows_are_described():
         ),
         ("stream_revenue", "completed"): "Demo replay revenue of live stream {stream_id}",
     }
-    rows = set(CreditLedgerEntry.objects.values_list("type", "status", "description", "stream_id"))
+    rows = CreditLedgerEntry.objects.values_list("pk", "type", "status", "description", "stream_id")
+    # The clock's rows say what the clock says: expiry refunds and funding payouts.
+    from crowdfunding.clock import expiry_refund_reason, payout_description
+    from crowdfunding.models import FundingPayout
 
-    assert {(kind, status) for kind, status, _, _ in rows} == set(described)
-    for kind, status, description, stream_id in rows:
-        assert description == described[kind, status].format(stream_id=stream_id)
+    payout_rows = {
+        pk
+        for pair in FundingPayout.objects.values_list(
+            "creator_revenue_entry_id", "guest_revenue_entry_id"
+        )
+        for pk in pair
+    }
+    streams = LiveStream.objects.in_bulk()
+    assert payout_rows - {None}
+
+    assert {(kind, status) for _, kind, status, _, _ in rows} == set(described)
+    for pk, kind, status, description, stream_id in rows:
+        stream = streams.get(stream_id)
+        if pk in payout_rows:
+            expected = payout_description(title=stream.title, stream_id=stream_id)
+        elif kind == "stream_funding_refund" and stream.status == LiveStream.Status.EXPIRED:
+            expected = expiry_refund_reason(title=stream.title, stream_id=stream_id)
+        else:
+            expected = described[kind, status].format(stream_id=stream_id)
+        assert description == expected
 
 
 @pytest.mark.parametrize(("money", "can_refund"), [(False, False), (True, True)])
