@@ -4,9 +4,15 @@ fundings, start, join, end, delete. Every response that shows a stream builds it
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
+from allmine.api.errors import NotFound
+from allmine.api.renderers import EnvelopeJSONRenderer
 from allmine.api.schema import envelope_responses
+from allmine.api.sse import EVENT_STREAM, EnvelopeErrorsNegotiation, event_stream_response
+from allmine.events import stream_channel
 from crowdfunding import services as funding_services
 from crowdfunding.idempotency import idempotent_response
 from crowdfunding.selectors import mini_crowd_funding_row, stream_object_for
@@ -18,10 +24,12 @@ from crowdfunding.serializers import (
 )
 from crowdfunding.views import IDEMPOTENCY_PARAMETER, STREAM_ID_PARAMETER
 from livestreams import services as stream_services
+from livestreams.models import LiveStream
 from livestreams.serializers import (
     LiveStreamCreateInputSerializer,
     LiveStreamUpdateInputSerializer,
 )
+from notifications.views import LAST_EVENT_ID_PARAMETER, event_stream_schema
 
 TAGS = ["Live Streams"]
 
@@ -192,3 +200,37 @@ class LiveStreamViewSet(viewsets.GenericViewSet):
     def join(self, request, id: str):
         stream = stream_services.live_stream_join(user=request.user, stream_id=id)
         return _stream_response(request, stream)
+
+
+class LiveStreamEventsView(APIView):
+    """A stream's public live events (API.md §10), for anyone: no token needed."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    renderer_classes = [EnvelopeJSONRenderer]
+    content_negotiation_class = EnvelopeErrorsNegotiation
+
+    @extend_schema(
+        operation_id="live_stream_events",
+        summary="A stream's live events (Server-Sent Events)",
+        description=(
+            '`text/event-stream`, public. Events: `funding` `{"streamId", '
+            '"collectedFunding", "fundingGoal", "fundingPercentage", '
+            '"miniCrowdFundings": [{"_id", "collected", "goal", "percentage", '
+            '"status"}]}` after every fund, support and refund; `status` `{"streamId", '
+            '"status", "isDeleted"}` on start, end, cancel, expiry and deletion. Each '
+            "has an `id` for `Last-Event-ID`; a `: heartbeat` comment comes every 15 s."
+        ),
+        parameters=[STREAM_ID_PARAMETER, LAST_EVENT_ID_PARAMETER],
+        responses={
+            (200, EVENT_STREAM): event_stream_schema(
+                "An open event stream of `funding` and `status` events."
+            ),
+        },
+        tags=TAGS,
+    )
+    def get(self, request, id: str):
+        stream_services.check_object_id(id, "id")
+        if not LiveStream.objects.alive().filter(pk=id).exists():
+            raise NotFound("Live stream not found")
+        return event_stream_response(request, stream_channel(id))

@@ -7,7 +7,7 @@ from crowdfunding.replay_views import (
     ReplaySettingsView,
     ReplayStatusView,
 )
-from crowdfunding.stream_views import LiveStreamViewSet
+from crowdfunding.stream_views import LiveStreamEventsView, LiveStreamViewSet
 from crowdfunding.views import FundedLiveStreamViewSet, LiveStreamCrowdfundingViewSet
 
 urlpatterns = [
@@ -70,6 +70,11 @@ urlpatterns = [
         "live-stream/<str:id>/replay-settings",
         ReplaySettingsView.as_view(),
         name="live-stream-replay-settings",
+    ),
+    path(
+        "live-stream/<str:id>/events",
+        LiveStreamEventsView.as_view(),
+        name="live-stream-events",
     ),
     path(
         "live-stream/<str:id>/reminder",

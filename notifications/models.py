@@ -108,6 +108,7 @@ class RecordedPush(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name_plural = "recorded pushes"
 
     def __str__(self) -> str:
         return f"{self.platform} push “{self.title}”"
