@@ -613,6 +613,114 @@ def delete_race(h: Harness) -> None:
 
 
 @scenario
+def clock_race(h: Harness) -> None:
+    """The clock under load: 32 clients fund and support three streams whose planned start
+    passes during the run (no grace: funding closes and expiry falls due at the same instant)
+    while two sweeps expire them in a loop, and two sweeps pay out four ended streams at once.
+    Each fund is refused or refunded, never kept on an expired stream; each ended stream is
+    paid exactly once, 80 % to its creator."""
+    from django.conf import settings
+    from django.db import connections
+    from django.utils import timezone
+
+    from crowdfunding.clock import funding_payouts_settle_due, live_streams_expire_due
+    from crowdfunding.models import Contribution, FundingPayout, MiniCrowdFundingSupport
+    from livestreams.models import LiveStream
+
+    clients = 32
+    creator = make_user(f"clock-creator-{tag()}")
+    expiring = [make_stream(creator, minis=1, mini_goal=10**6) for _ in range(3)]
+    ended = [make_stream(creator, minis=0)[0] for _ in range(4)]
+    funders = [make_user(f"clock-funder-{tag()}", credits=1000) for _ in range(clients)]
+    tokens = [token_for(user) for user in funders]
+    # The ended streams: funded while scheduled (through the API), then ended two days ago.
+    for stream in ended:
+        for token in tokens[:4]:
+            h.call("fund-ended", "POST", f"/api/v1/live-stream/{stream.pk}/fund",
+                   body={"amount": 25}, token=token)  # fmt: skip
+    LiveStream.objects.filter(pk__in=[s.pk for s in ended]).update(
+        status=LiveStream.Status.ENDED,
+        started_at=timezone.now() - timedelta(days=2, hours=1),
+        ended_at=timezone.now() - timedelta(days=2),
+    )
+    start = timezone.now() + timedelta(seconds=2 if h.short else 5)
+    LiveStream.objects.filter(pk__in=[s.pk for s, _ in expiring]).update(
+        planned_start_date=start, planned_end_date=start + timedelta(hours=1)
+    )
+    for operation in ("fund", "support"):
+        h.allow(operation, 201, 409, 429)
+    h.allow("fund-ended", 201)
+    stop = threading.Event()
+    grace = settings.STREAM_START_GRACE
+    settings.STREAM_START_GRACE = timedelta(0)  # this process's sweeps; the server's funding
+    swept = Counter()  # window closes at the planned start whatever the grace
+
+    def funder(index: int) -> None:
+        rng = random.Random(index)
+        while not stop.is_set():
+            stream, minis = rng.choice(expiring)
+            if rng.random() < 0.6:
+                h.call("fund", "POST", f"/api/v1/live-stream/{stream.pk}/fund",
+                       body={"amount": rng.randint(1, 9)}, token=tokens[index])  # fmt: skip
+            else:
+                h.call("support", "POST",
+                       f"/api/v1/live-stream/{stream.pk}/mini-crowd-fundings/{minis[0].pk}/support",
+                       body={"amount": rng.randint(1, 9)}, token=tokens[index])  # fmt: skip
+
+    def expiry_sweep() -> None:
+        try:
+            while not stop.is_set():
+                expired = live_streams_expire_due()
+                with h.lock:
+                    swept["expired"] += expired
+                if swept["expired"] == len(expiring):
+                    time.sleep(0.5)  # clients keep trying on the expired streams a moment
+                    stop.set()
+                time.sleep(0.02)
+        finally:
+            connections.close_all()
+
+    def payout_sweep() -> None:
+        try:
+            paid = funding_payouts_settle_due()
+            with h.lock:
+                swept["paid"] += paid
+        finally:
+            connections.close_all()
+
+    def watchdog() -> None:
+        stop.wait(timeout=60)
+        stop.set()
+
+    try:
+        h.parallel(
+            [lambda i=i: funder(i) for i in range(clients)]
+            + [expiry_sweep, expiry_sweep, payout_sweep, payout_sweep, watchdog]
+        )
+    finally:
+        settings.STREAM_START_GRACE = grace
+
+    h.expect(swept["expired"] == len(expiring), f"{swept['expired']} expiries, not 3")
+    for stream, _ in expiring:
+        stream.refresh_from_db()
+        h.expect(stream.status == LiveStream.Status.EXPIRED, f"{stream.pk} is {stream.status}")
+        h.expect(stream.collected_funding == 0, f"expired {stream.pk} still holds credits")
+        kept = Contribution.objects.filter(stream=stream, status="completed").count()
+        kept += MiniCrowdFundingSupport.objects.filter(
+            mini_crowd_funding__stream=stream, status="completed"
+        ).count()
+        h.expect(kept == 0, f"expired {stream.pk} kept {kept} payments")
+    made = Counter(status for op, status, _ in h.records if op in ("fund", "support"))
+    h.expect(made[201] > 0 and made[409] > 0, f"funding never crossed the deadline: {made}")
+    h.expect(swept["paid"] == len(ended), f"{swept['paid']} payouts for {len(ended)} streams")
+    for stream in ended:
+        payouts = list(FundingPayout.objects.filter(stream=stream))
+        h.expect(len(payouts) == 1 and payouts[0].total == 100, f"{stream.pk}: {payouts}")
+    creator.refresh_from_db(fields=["credit_balance"])
+    h.expect(creator.credit_balance == 4 * 80, f"creator got {creator.credit_balance}, not 320")
+
+
+@scenario
 def admin_password_race(h: Harness) -> None:
     """An operator changes users' passwords in /admin/ (a slow hash, then a save) while each
     user funds in parallel, and once while the user logs out. Nothing may be invented, and the
