@@ -428,15 +428,26 @@ class ContributionAdmin(PaidRecordAdmin):
     def refund_selected(self, request, queryset):
         if not is_confirmed(request):
             selected = queryset.select_related("user", "stream").order_by("user__username", "pk")
+            paid_out = set(
+                FundingPayout.objects.filter(stream__in=queryset.values("stream_id")).values_list(
+                    "stream_id", flat=True
+                )
+            )
+
+            def skipped(record: Contribution) -> str:
+                if record.status != FundingStatus.COMPLETED:
+                    return f"contribution is {record.get_status_display().lower()}"
+                if record.stream_id in paid_out:
+                    return "its stream's funding has been paid out"
+                return ""
+
             plan = [
                 PlannedRefund(
                     f"contribution of {record.created_at:%Y-%m-%d %H:%M}",
                     record.stream,
                     record.user,
                     record.amount,
-                    skipped=""
-                    if record.status == FundingStatus.COMPLETED
-                    else f"contribution is {record.get_status_display().lower()}",
+                    skipped=skipped(record),
                 )
                 for record in selected
             ]

@@ -44,8 +44,9 @@ T = CreditLedgerEntry.Type
 
 
 def scheduled_streams(order: str):
-    """Streams that take funding, with goal, collected, percentage and distinct funders.
-    `order` is a key of `STREAM_ORDERINGS`, "-" first for descending."""
+    """Streams that take funding (scheduled, planned start still ahead: `funding_is_open`),
+    with goal, collected, percentage and distinct funders. `order` is a key of
+    `STREAM_ORDERINGS`, "-" first for descending."""
     key = order.removeprefix("-")
     if key not in STREAM_ORDERINGS:
         order, key = "start", "start"
@@ -53,7 +54,7 @@ def scheduled_streams(order: str):
     ordering = [f"-{field}" if order.startswith("-") else field, "pk"]
     return (
         LiveStream.objects.alive()
-        .filter(status__in=FUNDABLE_STATUSES)
+        .filter(status__in=FUNDABLE_STATUSES, planned_start_date__gt=timezone.now())
         .select_related("creator")
         .annotate(
             percentage=Case(

@@ -1,5 +1,7 @@
 """Admin for contributions, mini crowd fundings and supports, and the stream's money inlines."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
@@ -191,6 +193,29 @@ def test_refund_action_runs_once_confirmed_and_reports_the_result(admin_client):
     skipped = next(text for text in texts if text.startswith("Skipped 1 contribution(s):"))
     assert already.pk in skipped
     assert "refunded" in skipped
+
+
+def test_refund_action_skips_contributions_whose_funding_was_paid_out(admin_client):
+    from crowdfunding.clock import funding_payouts_settle_due
+    from tests.livestreams.factories import EndedStreamFactory
+
+    ended = EndedStreamFactory(title="Bitti")
+    paid = ContributionFactory(user=UserFactory(username="ayse"), stream=ended, amount=50)
+    funding_payouts_settle_due(now=ended.ended_at + timedelta(days=1))
+    selected = {"action": "refund_selected", "_selected_action": [paid.pk]}
+    before = money_snapshot()
+
+    plan = admin_client.post(CONTRIBUTIONS, selected)
+    done = admin_client.post(CONTRIBUTIONS, {**selected, "post": "yes"}, follow=True)
+
+    [line] = plan.context["lines"]
+    assert line.skipped == "its stream's funding has been paid out"
+    assert plan.context["refund_count"] == 0
+    texts = [str(message) for message in get_messages(done.wsgi_request)]
+    assert texts == [
+        f"Skipped 1 contribution(s): {paid.pk} (The funding of this live stream has been paid out)."
+    ]
+    assert money_snapshot() == before
 
 
 @pytest.mark.parametrize("granted", [[], ["view_contribution", "change_contribution"]])

@@ -107,6 +107,18 @@ def test_rent_charges_the_price_once_for_24_hours(auth_client, viewer, stream, c
     assert viewer.credit_balance == 150
 
 
+def test_the_rental_lasts_replay_rental_duration(auth_client, viewer, stream, clock, settings):
+    settings.REPLAY_RENTAL_DURATION = timedelta(seconds=90)
+
+    data = auth_client.post(rent_url(stream.id)).json()["data"]
+
+    assert data["expiresAt"] == (clock.now + timedelta(seconds=90)).isoformat(
+        timespec="milliseconds"
+    ).replace("+00:00", "Z")
+    assert data["remainingSeconds"] == 90
+    assert ReplayRental.objects.get().expires_at == clock.now + timedelta(seconds=90)
+
+
 def test_replay_status_follows_the_rental(auth_client, viewer, stream, clock):
     before = auth_client.get(status_url(stream.id)).json()["data"]
     assert before["streamId"] == stream.id and before["recordingUrl"] is None
