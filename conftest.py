@@ -119,3 +119,14 @@ def client_for():
         return client
 
     return make
+
+
+@pytest.fixture
+def job_workers(transactional_db):
+    """`job_workers.start(n)`: n real `manage.py run_worker` processes on the test database,
+    stopped at teardown (tests/support.py `WorkerPool`)."""
+    from tests.support import WorkerPool
+
+    pool = WorkerPool()
+    yield pool
+    pool.stop_all()

@@ -40,6 +40,14 @@ Environment (all optional outside production):
   LIVE_EVENTS_BACKLOG        events kept per channel for Last-Event-ID resume (default 500)
   LIVE_EVENTS_HEARTBEAT_SECONDS  seconds between heartbeat comments on an idle stream (15)
   PUSH_SENDER                dotted path of the push sender (default: the recording sender)
+  CLOCK_TICK_SECONDS         how often each worker's clock runs: periodic jobs (CLOCK_JOBS),
+                             retries, requeue of a dead worker's jobs, heartbeat (default 5)
+  JOB_MAX_ATTEMPTS           a failing job runs at most this often in all (default 5)
+  JOB_RETRY_BASE_SECONDS     attempt n+1 waits base * 2**(n-1) after attempt n failed (default 10)
+  JOB_STALE_SECONDS          a RUNNING job whose worker sent no heartbeat for this long is failed
+                             and retried: the worker died (default 60)
+  QUEUE_STALL_SECONDS        health says `degraded` when a due job waits this long, or no worker
+                             has sent a heartbeat for this long (default 300)
 """
 
 import os
@@ -66,6 +74,11 @@ def env_list(name: str, default: str = "") -> list[str]:
 def env_int(name: str, default: int) -> int:
     value = os.environ.get(name, "")
     return int(value) if value.strip() else default
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name, "")
+    return float(value) if value.strip() else default
 
 
 ENVIRONMENT = os.environ.get("DJANGO_ENV", "development").strip().lower()
@@ -98,6 +111,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "corsheaders",
+    "django_tasks",
+    "django_tasks_db",
+    "allmine.jobs",
     "users",
     "notifications",
     "livestreams",
@@ -444,3 +460,25 @@ IDEMPOTENCY_KEY_TTL = timedelta(hours=env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24))
 STREAM_START_GRACE = timedelta(seconds=env_int("STREAM_START_GRACE", 3600))
 FUNDING_PAYOUT_DELAY = timedelta(seconds=env_int("FUNDING_PAYOUT_DELAY", 86400))
 REPLAY_RENTAL_DURATION = timedelta(seconds=env_int("REPLAY_RENTAL_DURATION", 86400))
+
+# --- Job queue and clock (allmine/jobs/) ---------------------------------------------------
+
+# Jobs are rows in our own database (django-tasks' ORM backend); `manage.py run_worker` runs them.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+CLOCK_TICK_SECONDS = env_float("CLOCK_TICK_SECONDS", 5)
+JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 5)
+JOB_RETRY_BASE_SECONDS = env_float("JOB_RETRY_BASE_SECONDS", 10)
+JOB_STALE_SECONDS = env_float("JOB_STALE_SECONDS", 60)
+QUEUE_STALL_SECONDS = env_float("QUEUE_STALL_SECONDS", 300)
+# Periodic jobs: the workers' clock enqueues each at most once per `every` seconds, across all
+# workers. Each is a sweep: it finds what is due and acts on each row once (row locks).
+CLOCK_JOBS = {
+    "replay_revenue_settle": {
+        "task": "livestreams.tasks.replay_revenue_settle_job",
+        "every": CLOCK_TICK_SECONDS,
+    },
+    "idempotency_keys_purge": {
+        "task": "crowdfunding.tasks.idempotency_keys_purge_job",
+        "every": 3600,
+    },
+}

@@ -9,6 +9,7 @@ stored (they charged nothing), so a retried failure runs again.
 import hashlib
 import json
 from collections.abc import Callable
+from datetime import datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -82,3 +83,11 @@ def idempotent_response(request, perform: Callable[[], tuple[int, dict]]) -> Res
             raise
         return _replay(record, fingerprint)
     return Response(data, status=status_code)
+
+
+def idempotency_records_purge() -> tuple[int, datetime]:
+    """Delete the records older than IDEMPOTENCY_KEY_TTL (expired keys are ignored anyway):
+    (how many, the cutoff). A periodic job (crowdfunding/tasks.py) and a command run it."""
+    cutoff = timezone.now() - settings.IDEMPOTENCY_KEY_TTL
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted, cutoff

@@ -5,7 +5,7 @@ from django.db import transaction
 from users.models import User
 
 # What an operator reads: the money records, streams and users (the funds overview needs
-# view_contribution).
+# view_contribution), and the job queue (failed jobs, the periodic schedule, the workers).
 VIEWER_PERMISSIONS = [
     "crowdfunding.view_contribution",
     "crowdfunding.view_minicrowdfunding",
@@ -15,6 +15,9 @@ VIEWER_PERMISSIONS = [
     "livestreams.view_replayrentalcharge",
     "users.view_creditledgerentry",
     "users.view_user",
+    "django_tasks_database.view_dbtaskresult",
+    "jobs.view_periodicjob",
+    "jobs.view_workerheartbeat",
 ]
 # What moves money, on top of reading.
 MONEY_PERMISSIONS = [

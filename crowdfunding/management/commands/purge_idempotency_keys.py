@@ -1,19 +1,16 @@
-from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.utils import timezone
 
-from crowdfunding.models import IdempotencyRecord
+from crowdfunding.idempotency import idempotency_records_purge
 
 
 class Command(BaseCommand):
     help = (
-        "Delete Idempotency-Key records older than IDEMPOTENCY_KEY_TTL (24 hours). "
-        "Run it periodically (e.g. hourly from cron); expired keys are ignored either way."
+        "Delete Idempotency-Key records older than IDEMPOTENCY_KEY_TTL (24 hours). The job "
+        "queue does it hourly (CLOCK_JOBS); expired keys are ignored either way."
     )
 
     def handle(self, *args, **options):
-        cutoff = timezone.now() - settings.IDEMPOTENCY_KEY_TTL
-        deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+        deleted, cutoff = idempotency_records_purge()
         self.stdout.write(
             f"Deleted {deleted} idempotency record(s) older than {cutoff:%Y-%m-%d %H:%M} UTC."
         )

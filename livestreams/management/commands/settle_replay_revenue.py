@@ -1,4 +1,5 @@
-"""Pay out replay revenue: run from cron, e.g. every 10 minutes."""
+"""Pay out replay revenue now. The job queue does it every CLOCK_TICK_SECONDS (CLOCK_JOBS);
+this command is for operators."""
 
 from django.core.management.base import BaseCommand
 
