@@ -37,14 +37,10 @@ from crowdfunding.models import (
     MiniCrowdFunding,
     MiniCrowdFundingSupport,
 )
-from crowdfunding.services import (
-    CANCELLABLE_STATUSES,
-    FUNDABLE_STATUSES,
-    contribution_refund,
-    live_stream_cancel_by_operator,
-)
+from crowdfunding.services import contribution_refund, live_stream_cancel_by_operator
 from livestreams.admin import LiveStreamAdmin
 from livestreams.models import LiveStream, ReplayRentalCharge
+from livestreams.rules import Action, allows, statuses_for
 from users.admin import CreditLedgerEntryAdmin
 from users.models import CreditLedgerEntry
 
@@ -279,7 +275,7 @@ class CrowdfundedLiveStreamAdmin(LiveStreamAdmin):
 def cancel_plan(streams: list[LiveStream]) -> list[PlannedRefund]:
     """Every refund cancelling `streams` would make (two queries), and the streams that
     cannot be cancelled."""
-    ids = [stream.pk for stream in streams if stream.status in CANCELLABLE_STATUSES]
+    ids = [stream.pk for stream in streams if allows(Action.CANCEL, stream.status)]
     by_stream = {stream.pk: [] for stream in streams}
     contributions = Contribution.objects.filter(
         stream_id__in=ids, status=FundingStatus.COMPLETED
@@ -302,7 +298,7 @@ def cancel_plan(streams: list[LiveStream]) -> list[PlannedRefund]:
         by_stream[stream.pk].append(PlannedRefund(what, stream, record.user, record.amount))
     lines = []
     for stream in streams:
-        if stream.status not in CANCELLABLE_STATUSES:
+        if not allows(Action.CANCEL, stream.status):
             reason = f"stream is {stream.get_status_display().lower()}: it cannot be cancelled"
             lines.append(PlannedRefund("stream", stream, None, 0, skipped=reason))
         elif not by_stream[stream.pk]:
@@ -492,7 +488,8 @@ class MiniCrowdFundingAdmin(SaveChangedFieldsMixin, admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "stream":
-            kwargs["queryset"] = LiveStream.objects.alive().filter(status__in=FUNDABLE_STATUSES)
+            addable = statuses_for(Action.ADD_MINI)
+            kwargs["queryset"] = LiveStream.objects.alive().filter(status__in=addable)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_delete_permission(self, request, obj=None) -> bool:

@@ -13,8 +13,8 @@ from django.utils import timezone
 from allmine.admin_mixins import start_of_day
 from crowdfunding.audit import ledger_mismatches
 from crowdfunding.models import FundingPayout, FundingStatus, MiniCrowdFunding
-from crowdfunding.services import FUNDABLE_STATUSES
 from livestreams.models import LiveStream
+from livestreams.rules import Action, statuses_for
 from users.models import CreditLedgerEntry
 
 STREAMS_PER_PAGE = 50
@@ -54,7 +54,7 @@ def scheduled_streams(order: str):
     ordering = [f"-{field}" if order.startswith("-") else field, "pk"]
     return (
         LiveStream.objects.alive()
-        .filter(status__in=FUNDABLE_STATUSES, planned_start_date__gt=timezone.now())
+        .filter(status__in=statuses_for(Action.FUND), planned_start_date__gt=timezone.now())
         .select_related("creator")
         .annotate(
             percentage=Case(

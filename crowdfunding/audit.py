@@ -17,7 +17,7 @@ from crowdfunding.models import (
     MiniCrowdFundingSupport,
 )
 from livestreams.models import LiveStream, ReplayRental, ReplayRentalCharge
-from livestreams.services import revenue_split
+from livestreams.rules import revenue_split
 from users.models import CreditLedgerEntry, User
 
 DEBIT_TYPES = {

@@ -29,7 +29,8 @@ from livestreams.clock import (
     payout_cutoff,
 )
 from livestreams.models import LiveStream
-from livestreams.services import revenue_guest_id, revenue_split
+from livestreams.rules import revenue_split
+from livestreams.services import revenue_guest_id
 from notifications.services import Type as NotificationType
 from users.models import CreditLedgerEntry
 from users.services import ledger_post

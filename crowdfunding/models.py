@@ -7,7 +7,8 @@ from django.utils import timezone
 
 from allmine.fields import UpdatedAtField
 from allmine.ids import ObjectIdField
-from livestreams.models import LiveStream, funding_percentage
+from livestreams.models import LiveStream
+from livestreams.rules import MiniStatus, funding_percentage
 from users.models import CreditLedgerEntry
 
 
@@ -96,10 +97,7 @@ class Contribution(PaidRecord):
 class MiniCrowdFunding(models.Model):
     """A small side goal of a stream that viewers can support with credits."""
 
-    class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        COMPLETED = "completed", "Completed"
-        CANCELLED = "cancelled", "Cancelled"
+    Status = MiniStatus
 
     id = ObjectIdField(primary_key=True)
     stream = models.ForeignKey(
@@ -182,7 +180,7 @@ class FundingPayout(models.Model):
     """An ended stream's crowd funding, paid out once to the people who streamed (API.md §9).
 
     `total` is every completed contribution and mini crowd funding support of the stream at
-    the payout, split as replay revenue is (`livestreams.services.revenue_split`): the creator's
+    the payout, split as replay revenue is (`livestreams.rules.revenue_split`): the creator's
     and the guest's shares are `stream_revenue` ledger rows; the platform keeps the rest. One
     row per stream (a unique constraint), so no stream is ever paid twice.
     """

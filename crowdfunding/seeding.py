@@ -54,12 +54,9 @@ from livestreams.models import (
     ReplayRentalCharge,
     StreamGuest,
 )
-from livestreams.selectors import rental_duration, replay_is_rentable
-from livestreams.services import (
-    channel_name_for,
-    channel_slug,
-    revenue_split,
-)
+from livestreams.rules import mini_status, replay_is_rentable, revenue_split
+from livestreams.selectors import rental_duration
+from livestreams.services import channel_name_for, channel_slug
 from users.models import CreditLedgerEntry, Media, User
 
 DEMO_USERNAME = "demo"
@@ -1155,10 +1152,10 @@ class DemoSeeder:
             closed = m.stream.funding_refunded_at
             if closed is not None:
                 status = MiniCrowdFunding.Status.CANCELLED
-            elif m.collected >= m.goal:
-                status = MiniCrowdFunding.Status.COMPLETED
             else:
-                status = MiniCrowdFunding.Status.ACTIVE
+                status = mini_status(
+                    status=MiniCrowdFunding.Status.ACTIVE, collected=m.collected, goal=m.goal
+                )
             yield MiniCrowdFunding(
                 id=m.id,
                 stream_id=m.stream.id,

@@ -5,8 +5,13 @@ from rest_framework import serializers
 from allmine.api.fields import ApiDateTimeField, StrictCharField, StrictIntegerField
 from allmine.api.formats import format_datetime
 from crowdfunding.models import MiniCrowdFunding
-from crowdfunding.services import MAX_AMOUNT, MAX_MINI_GOAL, MIN_AMOUNT
-from livestreams.models import funding_percentage
+from livestreams.rules import (
+    AMOUNT_MESSAGE,
+    MAX_AMOUNT,
+    MAX_MINI_GOAL,
+    MIN_AMOUNT,
+    funding_percentage,
+)
 from livestreams.serializers import (
     LiveStreamSerializer,
     ReminderSerializer,
@@ -81,7 +86,14 @@ class CrowdfundedLiveStreamSerializer(LiveStreamSerializer):
 
 class AmountInputSerializer(serializers.Serializer):
     amount = StrictIntegerField(
-        min_value=MIN_AMOUNT, max_value=MAX_AMOUNT, help_text="Credits, a JSON integer."
+        min_value=MIN_AMOUNT,
+        max_value=MAX_AMOUNT,
+        help_text="Credits, a JSON integer.",
+        # The service's message (livestreams.rules.check_amount): one rule, one message.
+        error_messages={
+            "min_value": AMOUNT_MESSAGE.removeprefix("amount: "),
+            "max_value": AMOUNT_MESSAGE.removeprefix("amount: "),
+        },
     )
 
 

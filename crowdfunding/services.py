@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from allmine.api.errors import Conflict, Forbidden, InvalidInput, NotFound
+from allmine.api.errors import Conflict, Forbidden, NotFound
 from crowdfunding.models import (
     Contribution,
     FundingPayout,
@@ -24,6 +24,7 @@ from crowdfunding.models import (
 from crowdfunding.moments import funding_publish, mini_goal_notify, refunds_tell
 from livestreams.clock import FUNDING_CLOSED, funding_is_open
 from livestreams.models import LiveStream
+from livestreams.rules import Action, check_amount, mini_status, require
 from livestreams.services import (
     check_object_id,
     locked_stream_of_creator,
@@ -33,11 +34,6 @@ from livestreams.services import (
 from notifications.services import Type as NotificationType
 from users.models import CreditLedgerEntry, User
 from users.services import ledger_post
-
-MIN_AMOUNT = 1
-MAX_AMOUNT = 1_000_000
-FUNDABLE_STATUSES = (LiveStream.Status.SCHEDULED,)
-CANCELLABLE_STATUSES = (LiveStream.Status.SCHEDULED, LiveStream.Status.PREPARING)
 
 
 @dataclass(frozen=True)
@@ -56,14 +52,6 @@ class SupportReceipt:
     credit_balance: int
 
 
-def _check_amount(amount: object) -> int:
-    if isinstance(amount, bool) or not isinstance(amount, int):
-        raise InvalidInput("amount: A valid integer is required.")
-    if not MIN_AMOUNT <= amount <= MAX_AMOUNT:
-        raise InvalidInput(f"amount: must be an integer from {MIN_AMOUNT} to {MAX_AMOUNT}")
-    return amount
-
-
 _check_id = check_object_id
 
 
@@ -79,13 +67,12 @@ def _completed_total(model: type[PaidRecord], **filters) -> int:
     return completed.aggregate(total=Sum("amount"))["total"] or 0
 
 
-def _check_can_fund(stream: LiveStream, user: User) -> None:
+def _check_can_fund(stream: LiveStream, user: User, action: Action) -> None:
     if user.is_suspended:
         raise Forbidden("Account suspended")
     if stream.creator_id == user.pk:
         raise Forbidden("You cannot fund your own stream")
-    if stream.status not in FUNDABLE_STATUSES:
-        raise Conflict(f"Live stream is {stream.status}, only scheduled streams can be funded")
+    require(action, stream.status)
     if not funding_is_open(stream, now=timezone.now()):
         raise Conflict(FUNDING_CLOSED)
 
@@ -95,9 +82,9 @@ def contribution_create(*, user: User, stream_id: str, amount: int) -> FundingRe
     """`user` gives `amount` credits to a scheduled stream: one debit in the ledger, one
     completed contribution, the stream's collected total raised. All or nothing."""
     _check_id(stream_id, "id")
-    amount = _check_amount(amount)
+    amount = check_amount(amount)
     stream = _locked_stream(stream_id)
-    _check_can_fund(stream, user)
+    _check_can_fund(stream, user, Action.FUND)
 
     debit = ledger_post(
         user_id=user.pk,
@@ -132,7 +119,7 @@ def mini_crowd_funding_support_create(
     The mini crowd funding becomes `completed` when its goal is reached."""
     _check_id(stream_id, "id")
     _check_id(mini_crowd_funding_id, "miniId")
-    amount = _check_amount(amount)
+    amount = check_amount(amount)
     stream = _locked_stream(stream_id)
     mini = (
         MiniCrowdFunding.objects.select_for_update()
@@ -141,7 +128,7 @@ def mini_crowd_funding_support_create(
     )
     if mini is None:
         raise NotFound("Mini crowd funding not found")
-    _check_can_fund(stream, user)
+    _check_can_fund(stream, user, Action.SUPPORT)
     if mini.status != MiniCrowdFunding.Status.ACTIVE:
         raise Conflict(f"Mini crowd funding is {mini.status}")
 
@@ -160,8 +147,7 @@ def mini_crowd_funding_support_create(
         ledger_entry=debit,
     )
     mini.collected += amount
-    if mini.collected >= mini.goal:
-        mini.status = MiniCrowdFunding.Status.COMPLETED
+    mini.status = mini_status(status=mini.status, collected=mini.collected, goal=mini.goal)
     mini.save(update_fields=["collected", "status", "updated_at"])
     if mini.status == MiniCrowdFunding.Status.COMPLETED:
         mini_goal_notify(mini, stream)
@@ -240,8 +226,7 @@ def _cancel_with_refunds(stream: LiveStream, *, cancelled_by: User) -> LiveStrea
     """Cancel a locked stream. In the same transaction every completed contribution and mini
     crowd funding support is refunded through the ledger and its mini crowd fundings close.
     `cancelled_by` (the creator or an operator) and the time are recorded on the stream."""
-    if stream.status not in CANCELLABLE_STATUSES:
-        raise Conflict(f"Live stream is {stream.status}, it cannot be cancelled")
+    status = require(Action.CANCEL, stream.status)
 
     now = timezone.now()
     funding = lock_funding(stream)
@@ -252,7 +237,7 @@ def _cancel_with_refunds(stream: LiveStream, *, cancelled_by: User) -> LiveStrea
         now=now,
         reason=f"Refund: live stream “{stream.title}” ({stream.pk}) cancelled",
     )
-    stream.status = LiveStream.Status.CANCELLED_BY_HOST
+    stream.status = status
     stream.cancelled_by = cancelled_by
     stream.cancelled_at = now
     stream.save(
@@ -329,9 +314,6 @@ class DeletionReceipt:
     refunded_credits: int
 
 
-DELETE_BLOCKED_STATUSES = (LiveStream.Status.ACTIVE,)
-
-
 @transaction.atomic
 def live_stream_delete(*, user: User, stream_id: str) -> DeletionReceipt:
     """The creator deletes a stream that is not live (soft delete). In the same transaction
@@ -345,8 +327,7 @@ def live_stream_delete(*, user: User, stream_id: str) -> DeletionReceipt:
     charges → every wallet to be credited, once, in id order.
     """
     stream = locked_stream_of_creator(user=user, stream_id=stream_id, action="delete")
-    if stream.status in DELETE_BLOCKED_STATUSES:
-        raise Conflict(f"Live stream is {stream.status}, it cannot be deleted")
+    require(Action.DELETE, stream.status)
 
     now = timezone.now()
     paid_out = is_paid_out(stream)
@@ -374,9 +355,6 @@ def live_stream_delete(*, user: User, stream_id: str) -> DeletionReceipt:
     )
 
 
-MAX_MINI_GOAL = 1_000_000_000
-
-
 @transaction.atomic
 def mini_crowd_funding_create(
     *, user: User, stream_id: str, title: str, goal: int
@@ -386,10 +364,7 @@ def mini_crowd_funding_create(
     stream = locked_stream_of_creator(
         user=user, stream_id=stream_id, action="add mini crowd fundings to"
     )
-    if stream.status not in FUNDABLE_STATUSES:
-        raise Conflict(
-            f"Live stream is {stream.status}, mini crowd fundings are added while scheduled"
-        )
+    require(Action.ADD_MINI, stream.status)
     if not funding_is_open(stream, now=timezone.now()):
         raise Conflict(FUNDING_CLOSED)
     return MiniCrowdFunding.objects.create(stream=stream, title=title, goal=goal)

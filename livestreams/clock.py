@@ -16,8 +16,9 @@ from datetime import datetime
 from django.conf import settings
 
 from livestreams.models import LiveStream
+from livestreams.rules import Action, statuses_for
 
-EXPIRABLE_STATUSES = (LiveStream.Status.SCHEDULED, LiveStream.Status.PREPARING)
+EXPIRABLE_STATUSES = statuses_for(Action.EXPIRE)
 FUNDING_CLOSED = "Funding has closed for this stream"
 
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from allmine.fields import UpdatedAtField
 from allmine.ids import ObjectIdField
+from livestreams.rules import StreamStatus, StreamType, access_type, funding_percentage
 
 
 class Interest(models.TextChoices):
@@ -26,16 +27,6 @@ class Interest(models.TextChoices):
     BUSINESS = "business", "Business"
 
 
-def access_type(price) -> str:
-    """`paid` when the stream has a price above zero, else `free`."""
-    return "paid" if price and price > 0 else "free"
-
-
-def funding_percentage(collected: int, goal: int) -> int:
-    """Collected funding in whole percent of the goal, floored, not capped; 0 without a goal."""
-    return collected * 100 // goal if goal else 0
-
-
 class LiveStreamQuerySet(models.QuerySet):
     def alive(self):
         """Streams that are not soft-deleted: the only ones any list may show."""
@@ -49,19 +40,9 @@ class LiveStream(models.Model):
     each contribution or refund; it always equals the sum of completed contributions.
     """
 
-    class Type(models.TextChoices):
-        SOLO = "solo", "Solo"
-        DUO_CROWD = "duocrowd", "Duo crowd"
-        DUO_SELF = "duoself", "Duo self"
-
-    class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        ENDED = "ended", "Ended"
-        SCHEDULED = "scheduled", "Scheduled"
-        PREPARING = "preparing", "Preparing"
-        EXPIRED = "expired", "Expired"
-        CANCELLED_BY_HOST = "cancelled_by_host", "Cancelled by host"
-        CANCELLED_BY_GUEST = "cancelled_by_guest", "Cancelled by guest"
+    # Which status allows which action, and every pure rule on a stream: livestreams/rules.py.
+    Type = StreamType
+    Status = StreamStatus
 
     id = ObjectIdField(primary_key=True)
     creator = models.ForeignKey(

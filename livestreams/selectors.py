@@ -1,14 +1,14 @@
 """Reads of the livestreams app: the caller's role and replay access, and stream rows.
 
-The rules (is a replay rentable, the caller's role, the caller's replay access) are written once,
-on plain values, and used two ways: by the instance checks a service makes on one `LiveStream`
-(`stream_is_rentable`, `stream_role_for`, `replay_access_for`), and by the row-based read path
-(`live_stream_rows`) that builds the stream object for any number of streams in a fixed number
-of queries, without model instances.
+The rules (is a replay rentable and the caller's role in livestreams/rules.py, the caller's
+replay access here) are written once, on plain values, and used two ways: by the instance
+checks a service makes on one `LiveStream` (`stream_is_rentable`, `stream_role_for`,
+`replay_access_for`), and by the row-based read path (`live_stream_rows`) that builds the
+stream object for any number of streams in a fixed number of queries, without model instances.
 """
 
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
@@ -20,6 +20,7 @@ from django.utils import timezone
 from allmine.api.formats import as_utc
 from allmine.compiled import CompiledQuery
 from livestreams.models import Broadcaster, LiveStream, ReplayRental, StreamGuest
+from livestreams.rules import Role, caller_role, replay_is_rentable
 from users.models import User
 from users.selectors import USER_SUMMARY_FIELDS, user_summary_row
 
@@ -27,14 +28,6 @@ from users.selectors import USER_SUMMARY_FIELDS, user_summary_row
 def rental_duration() -> timedelta:
     """How long a replay rental lasts: `REPLAY_RENTAL_DURATION` (default 24 hours)."""
     return settings.REPLAY_RENTAL_DURATION
-
-
-class Role(models.TextChoices):
-    """The caller's part in a stream."""
-
-    HOST = "host", "Host"
-    GUEST = "guest", "Guest"
-    AUDIENCE = "audience", "Audience"
 
 
 class ReplayStatus(models.TextChoices):
@@ -62,52 +55,11 @@ class ReplayAccess(NamedTuple):
 
 # --- the rules, on plain values ------------------------------------------------------------
 
-_ENDED = LiveStream.Status.ENDED.value
 _SOLO = LiveStream.Type.SOLO.value
 _GUEST_BROADCASTER = Broadcaster.Role.GUEST.value
 _HOST, _GUEST, _AUDIENCE = Role.HOST, Role.GUEST, Role.AUDIENCE
 _VIEWING = frozenset({ReplayStatus.OWNER, ReplayStatus.PARTICIPANT, ReplayStatus.RENTED})
 _RENTING = frozenset({ReplayStatus.AVAILABLE, ReplayStatus.EXPIRED})
-
-
-def replay_is_rentable(
-    *,
-    status: str,
-    deleted_at: datetime | None,
-    recording_url: str,
-    is_active_replay_on_creator_profile: bool | None,
-    replay_credit_price: int | None,
-    live_stream_type: str,
-    has_guest: bool,
-) -> bool:
-    """A replay can be rented only once the stream ended with a recording offered for credits;
-    a duo stream's replay also needs its guest."""
-    return (
-        status == _ENDED
-        and deleted_at is None
-        and bool(recording_url)
-        and is_active_replay_on_creator_profile is True
-        and bool(replay_credit_price)
-        and replay_credit_price > 0
-        and (live_stream_type == _SOLO or has_guest)
-    )
-
-
-def caller_role(
-    *,
-    user_id: str | None,
-    creator_id: str,
-    guest_ids: Collection[str],
-    guest_broadcaster_ids: Collection[str],
-) -> Role | None:
-    """host (creator), guest (invited guest or guest broadcaster), audience; None signed out."""
-    if user_id is None:
-        return None
-    if creator_id == user_id:
-        return _HOST
-    if user_id in guest_ids or user_id in guest_broadcaster_ids:
-        return _GUEST
-    return _AUDIENCE
 
 
 def caller_replay_access(

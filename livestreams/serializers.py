@@ -23,6 +23,13 @@ from livestreams.models import (
     LiveStream,
     Reminder,
     ReplayRental,
+)
+from livestreams.rules import (
+    MAX_DURATION_GOAL,
+    MAX_FUNDING_GOAL,
+    MAX_GUESTS,
+    MAX_REPLAY_CREDIT_PRICE,
+    Role,
     access_type,
     funding_percentage,
 )
@@ -30,15 +37,8 @@ from livestreams.selectors import (
     RENTAL_STATES,
     ReplayAccess,
     ReplayStatus,
-    Role,
     rental_remaining_seconds,
     rental_state,
-)
-from livestreams.services import (
-    MAX_DURATION_GOAL,
-    MAX_FUNDING_GOAL,
-    MAX_GUESTS,
-    MAX_REPLAY_CREDIT_PRICE,
 )
 from users.serializers import UserSummarySerializer, user_summary_representation
 

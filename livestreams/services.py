@@ -24,21 +24,12 @@ from livestreams.models import (
     StreamGuest,
 )
 from livestreams.reminders import reminders_fire_on_start, reminders_rearm
-from livestreams.selectors import Role, rental_duration, stream_is_rentable, stream_role_for
+from livestreams.rules import DUO_TYPES, MAX_TITLE, Action, Role, require, revenue_split
+from livestreams.selectors import rental_duration, stream_is_rentable, stream_role_for
 from livestreams.signals import stream_started
 from notifications.services import Category, NotificationDraft, Type, notifications_create
 from users.models import CreditLedgerEntry, User
 from users.services import ledger_post
-
-EDITABLE_STATUSES = (LiveStream.Status.SCHEDULED, LiveStream.Status.PREPARING)
-STARTABLE_STATUSES = (LiveStream.Status.SCHEDULED, LiveStream.Status.PREPARING)
-# A guest joins once the creator is getting ready or live; before that there is nothing to join.
-JOINABLE_STATUSES = (LiveStream.Status.PREPARING, LiveStream.Status.ACTIVE)
-DUO_TYPES = (LiveStream.Type.DUO_CROWD, LiveStream.Type.DUO_SELF)
-MAX_DURATION_GOAL = 24 * 60  # minutes
-MAX_FUNDING_GOAL = 1_000_000_000  # credits
-MAX_REPLAY_CREDIT_PRICE = 1_000_000  # credits, as one funding at most
-MAX_GUESTS = 10
 
 _TURKISH_FOLD = str.maketrans(
     {"ç": "c", "ğ": "g", "ı": "i", "ö": "o", "ş": "s", "ü": "u",
@@ -125,8 +116,8 @@ def live_stream_create(
     creator. The end defaults to start + duration; the start must lie in the future."""
     if creator.is_suspended:
         raise Forbidden("Account suspended")
-    if not title or len(title) > 120:
-        raise InvalidInput("title: must be 1 to 120 characters")
+    if not title or len(title) > MAX_TITLE:
+        raise InvalidInput(f"title: must be 1 to {MAX_TITLE} characters")
     planned_end_date = _check_schedule(
         start=planned_start_date,
         end=planned_end_date,
@@ -176,14 +167,13 @@ def locked_stream_of_creator(*, user: User, stream_id: str, action: str) -> Live
     return stream
 
 
-def _check_status(stream: LiveStream, allowed: Sequence[str], action: str) -> None:
-    """409 unless the stream's status allows `action`. A stream past its start deadline
-    (`livestreams.clock`) counts as expired even before the sweep has marked it."""
+def _require(action: Action, stream: LiveStream) -> str | None:
+    """`rules.require` on the stream's status as the clock sees it: a stream past its start
+    deadline (`livestreams.clock`) counts as expired even before the sweep has marked it."""
     status = stream.status
     if expiry_is_due(stream, now=timezone.now()):
         status = LiveStream.Status.EXPIRED
-    if status not in allowed:
-        raise Conflict(f"Live stream is {status}, it cannot be {action}")
+    return require(action, status)
 
 
 @transaction.atomic
@@ -196,7 +186,7 @@ def live_stream_update(*, user: User, stream_id: str, **changes) -> LiveStream:
     (409): the stream row is locked, so no contribution lands in between.
     """
     stream = locked_stream_of_creator(user=user, stream_id=stream_id, action="change")
-    _check_status(stream, EDITABLE_STATUSES, "changed")
+    _require(Action.EDIT, stream)
     if "funding_goal" in changes and changes["funding_goal"] < stream.collected_funding:
         raise Conflict(
             f"fundingGoal: {stream.collected_funding} credits are already collected, "
@@ -234,8 +224,7 @@ def live_stream_update(*, user: User, stream_id: str, **changes) -> LiveStream:
 def live_stream_start(*, user: User, stream_id: str) -> LiveStream:
     """The creator goes live: `scheduled`/`preparing` → `active`, `startedAt`, a host row."""
     stream = locked_stream_of_creator(user=user, stream_id=stream_id, action="start")
-    _check_status(stream, STARTABLE_STATUSES, "started")
-    stream.status = LiveStream.Status.ACTIVE
+    stream.status = _require(Action.START, stream)
     stream.started_at = timezone.now()
     stream.save(update_fields=["status", "started_at", "updated_at"])
     Broadcaster.objects.update_or_create(
@@ -268,8 +257,7 @@ def live_stream_end(*, user: User, stream_id: str) -> LiveStream:
     """The creator ends a live stream: `active` → `ended`, `endedAt`, and the recording URL
     when the stream was recorded."""
     stream = locked_stream_of_creator(user=user, stream_id=stream_id, action="end")
-    _check_status(stream, (LiveStream.Status.ACTIVE,), "ended")
-    stream.status = LiveStream.Status.ENDED
+    stream.status = _require(Action.END, stream)
     stream.ended_at = timezone.now()
     if stream.recording:
         stream.recording_url = recording_url_for(stream)
@@ -285,7 +273,7 @@ def live_stream_join(*, user: User, stream_id: str) -> LiveStream:
     stream = _locked_stream(stream_id)
     if not StreamGuest.objects.filter(stream=stream, user=user).exists():
         raise Forbidden("Only the stream's invited guests can join it")
-    _check_status(stream, JOINABLE_STATUSES, "joined")
+    _require(Action.JOIN, stream)
     Broadcaster.objects.update_or_create(
         stream=stream,
         user=user,
@@ -300,10 +288,6 @@ def live_stream_join(*, user: User, stream_id: str) -> LiveStream:
 # (by id). The revenue job never waits for a charge (SKIP LOCKED) and locks wallets by id too.
 
 REVENUE_BATCH = 100
-# Shares of a rental's price, in percent, floored to whole credits; the platform keeps the rest.
-SOLO_CREATOR_SHARE = 80
-DUO_CREATOR_SHARE = 40
-DUO_GUEST_SHARE = 40
 
 
 @dataclass(frozen=True)
@@ -459,16 +443,6 @@ def replay_settings_update(
     if changed:
         stream.save(update_fields=[*changed, "updated_at"])
     return stream
-
-
-def revenue_split(*, price: int, live_stream_type: str, has_guest: bool) -> tuple[int, int]:
-    """(creator's share, guest's share) of a rental's price, floored; the platform keeps the
-    rest. Solo: 80 % creator. Duo: 40 % creator, 40 % guest (kept by the platform when the
-    stream has no guest to pay)."""
-    if live_stream_type == LiveStream.Type.SOLO:
-        return price * SOLO_CREATOR_SHARE // 100, 0
-    guest_share = price * DUO_GUEST_SHARE // 100 if has_guest else 0
-    return price * DUO_CREATOR_SHARE // 100, guest_share
 
 
 def revenue_guest_id(stream: LiveStream) -> str | None:

@@ -107,10 +107,10 @@ def test_spending_the_whole_balance_is_allowed(auth_client, funder, stream):
         ({"amount": True}, "amount: A valid integer is required."),
         ({"amount": [10]}, "amount: A valid integer is required."),
         ({"amount": {"value": 10}}, "amount: A valid integer is required."),
-        ({"amount": 0}, "amount: Ensure this value is greater than or equal to 1."),
-        ({"amount": -5}, "amount: Ensure this value is greater than or equal to 1."),
-        ({"amount": 1_000_001}, "amount: Ensure this value is less than or equal to 1000000."),
-        ({"amount": 10**30}, "amount: Ensure this value is less than or equal to 1000000."),
+        ({"amount": 0}, "amount: must be an integer from 1 to 1000000"),
+        ({"amount": -5}, "amount: must be an integer from 1 to 1000000"),
+        ({"amount": 1_000_001}, "amount: must be an integer from 1 to 1000000"),
+        ({"amount": 10**30}, "amount: must be an integer from 1 to 1000000"),
     ],
 )
 def test_bad_amount_is_a_400_and_charges_nothing(auth_client, funder, stream, payload, detail):

@@ -14,27 +14,11 @@ from livestreams.services import (
     replay_rental_refunds_lock,
     replay_rentals_refund_for_stream,
     replay_revenue_settle,
-    revenue_split,
 )
 from tests.livestreams.factories import BroadcasterFactory, EndedStreamFactory, StreamGuestFactory
 from tests.users.factories import UserFactory
 from users.models import CreditLedgerEntry
 from users.services import credits_grant
-
-
-@pytest.mark.parametrize(
-    ("price", "kind", "has_guest", "shares"),
-    [
-        (50, "solo", False, (40, 0)),
-        (99, "solo", False, (79, 0)),  # 79.2 floored; the platform keeps 20
-        (1, "solo", False, (0, 0)),
-        (50, "duocrowd", True, (20, 20)),
-        (99, "duoself", True, (39, 39)),  # 39.6 each, floored; the platform keeps 21
-        (99, "duoself", False, (39, 0)),
-    ],
-)
-def test_revenue_split(price, kind, has_guest, shares):
-    assert revenue_split(price=price, live_stream_type=kind, has_guest=has_guest) == shares
 
 
 def _renter(amount=1000):
