@@ -381,7 +381,7 @@ def _clock_shapes(streams) -> dict[str, set[tuple]]:
     refunds of an expiry and when they happened against the deadline; a payout's split,
     its ledger rows and when it happened against the due time."""
     from livestreams.clock import expiry_deadline, payout_due_at
-    from livestreams.services import revenue_split
+    from livestreams.rules import revenue_split
 
     shapes: dict[str, set[tuple]] = {"expired": set(), "refund": set(), "payout": set()}
     for stream in streams:
