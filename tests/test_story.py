@@ -356,3 +356,102 @@ def test_a_deleted_stream_refunds_funder_supporter_and_renter_and_leaves_every_l
     with time_machine.travel(datetime.now(UTC) + timedelta(hours=25), tick=False):
         assert command("settle_replay_revenue") == "Settled 0 replay rental(s).\n"
     assert "Ledger audit clean" in command("audit_ledger")
+
+
+# --- the clock: nobody runs a command -------------------------------------------------------
+
+CLOCK_SECONDS = {"STREAM_START_GRACE": 2, "FUNDING_PAYOUT_DELAY": 2, "REPLAY_RENTAL_DURATION": 3}
+
+
+def eventually(check, *, timeout: float = 45):
+    """Poll `check` (HTTP calls) until it returns something truthy; the worker is doing it."""
+    from tests.support import wait_for
+
+    return wait_for(check, timeout=timeout, every=0.25)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_clock_refunds_pays_and_settles_with_a_worker_running(job_workers, settings):
+    """Durations of seconds, a real `run_worker` process, and HTTP only: an unstarted stream
+    expires and its funders get their credits back; a duo stream that happened pays its
+    funding to its creator and guest; a rental's revenue settles when its window closes."""
+    for name, seconds in CLOCK_SECONDS.items():  # this process serves the API with them too
+        setattr(settings, name, timedelta(seconds=seconds))
+    job_workers.start(1, **CLOCK_SECONDS, CLOCK_TICK_SECONDS="0.5")
+    creator, guest, funder, renter = (Person(n) for n in ("cem", "ece", "ilker", "oya"))
+    for name in ("ilker", "oya"):
+        call_command("grant_credits", name, "1000", stdout=StringIO())
+    soon = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=4)
+
+    def schedule(title: str, **extra) -> dict:
+        body = {
+            "title": title, "liveStreamType": "solo", "interest": "music", "durationGoal": 30,
+            "motivation": "Saat işliyor.", "plannedStartDate": iso(soon), "fundingGoal": 300,
+            **extra,
+        }  # fmt: skip
+        return creator.call("post", "/live-stream", body, status=201)
+
+    # 1. Funded, never started: it expires and every funder gets their credits back.
+    unstarted = schedule("Hiç başlamayan yayın")["id"]
+    mini = creator.call(
+        "post", f"/live-stream/{unstarted}/mini-crowd-fundings", {"title": "Işık", "goal": 50},
+        status=201,
+    )  # fmt: skip
+    funder.call("post", f"/live-stream/{unstarted}/fund", {"amount": 120}, status=201)
+    funder.call(
+        "post", f"/live-stream/{unstarted}/mini-crowd-fundings/{mini['_id']}/support",
+        {"amount": 30}, status=201,
+    )  # fmt: skip
+    assert funder.balance() == 850
+    assert [s["id"] for s in funder.call("get", "/live-stream/funded")] == [unstarted]
+
+    # 2. Funded, started, ended: its funding is paid out to the creator and the guest.
+    duo = schedule(
+        "Saatli ikili yayın", liveStreamType="duocrowd", guests=[guest.id], recording=True,
+        isActiveReplayOnCreatorProfile=True, replayCreditPrice=50,
+    )["id"]  # fmt: skip
+    funder.call("post", f"/live-stream/{duo}/fund", {"amount": 101}, status=201)
+    assert creator.call("post", f"/live-stream/{duo}/start")["status"] == "active"
+    guest.call("post", f"/live-stream/{duo}/join")
+    assert creator.call("post", f"/live-stream/{duo}/end")["status"] == "ended"
+
+    # 3. The replay is rented for REPLAY_RENTAL_DURATION (3 s).
+    rental = renter.call("post", f"/live-stream/{duo}/replay-rentals", status=201)
+    assert rental["remainingSeconds"] == 3
+
+    # Funding closes at the planned start, while the stream is still scheduled.
+    eventually(lambda: datetime.now(UTC) >= soon)
+    response = funder.client.post(
+        f"{API}/live-stream/{unstarted}/fund", {"amount": 5}, format="json"
+    )
+    assert response.status_code == 409
+    assert response.json()["errors"][1:] == ["Funding has closed for this stream"]
+
+    # The worker expires it after the grace: everything given back, once.
+    eventually(lambda: funder.call("get", f"/live-stream/{unstarted}")["status"] == "expired")
+    assert funder.call("get", "/live-stream/funded") == []
+    creator.refused("post", f"/live-stream/{unstarted}/start", 409,
+                    "Live stream is expired, it cannot be started")  # fmt: skip
+    refunds = funder.transactions("?types=stream_funding_refund")
+    assert sorted(row[2] for row in refunds) == [30, 120]
+    assert {(row[1], row[3], row[5]) for row in refunds} == {("credit", "refunded", unstarted)}
+
+    # The creator and the guest are paid: 40 % of the funding each, floored; 40 % of the rent.
+    eventually(lambda: len(guest.transactions()) == 2, timeout=60)
+    eventually(lambda: len(creator.transactions()) == 2)
+    for person in (creator, guest):
+        rows = person.transactions()
+        assert sorted(row[2] for row in rows) == [20, 40]
+        assert {(row[0], row[1], row[3], row[5]) for row in rows} == {
+            ("stream_revenue", "credit", "completed", duo)
+        }
+        assert person.balance() == 60
+    descriptions = {
+        item["amount"]: item["description"]
+        for item in guest.call("get", "/users/me/transactions")["list"]
+    }
+    assert descriptions[40].startswith("Funding payout of live stream")
+    assert "Replay revenue" in descriptions[20]
+    assert funder.balance() == 1000 - 101
+    assert renter.balance() == 1000 - 50
+    assert "Ledger audit clean" in command("audit_ledger")
