@@ -481,4 +481,13 @@ CLOCK_JOBS = {
         "task": "crowdfunding.tasks.idempotency_keys_purge_job",
         "every": 3600,
     },
+    # The clock of API.md §9 (crowdfunding/clock.py): expiry with refunds, funding payouts.
+    "live_streams_expire": {
+        "task": "crowdfunding.tasks.live_streams_expire_job",
+        "every": CLOCK_TICK_SECONDS,
+    },
+    "funding_payouts_settle": {
+        "task": "crowdfunding.tasks.funding_payouts_settle_job",
+        "every": CLOCK_TICK_SECONDS,
+    },
 }
