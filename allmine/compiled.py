@@ -9,10 +9,13 @@ Django's own connection (query logging, `CaptureQueriesContext` and execute wrap
 The queryset stays the single definition of the query; nothing is written twice.
 
 Parameters must be strings or lists of strings compared as they are (ids): anything else
-would be transformed on the way into the SQL, which compiling checks and refuses.
+would be transformed on the way into the SQL, which compiling checks and refuses. A datetime
+parameter is the one exception: the build function compares with `Value(param)` (its mark goes
+into the SQL as it is) and each call adapts the datetime as the backend stores it.
 """
 
 from collections.abc import Callable
+from datetime import datetime
 
 from django.db import connections, router
 from django.db.models import Model, QuerySet
@@ -45,7 +48,7 @@ class CompiledQuery:
     def rows(
         self, *, limit: int | None = None, offset: int = 0, _count: bool = False, **params
     ) -> list[tuple]:
-        shape = []
+        shape, datetimes = [], False
         for name, value in params.items():
             if isinstance(value, (list, tuple)):
                 if not value:
@@ -53,6 +56,7 @@ class CompiledQuery:
                 shape.append((name, len(value)))
             else:
                 shape.append((name, None))
+                datetimes = datetimes or isinstance(value, datetime)
         alias = router.db_for_read(self._model)
         key = (alias, tuple(shape), limit is not None, _count)
         compiled = self._compiled.get(key)
@@ -63,9 +67,12 @@ class CompiledQuery:
             constant if name is None else params[name] if index is None else params[name][index]
             for name, index, constant in slots
         ]
+        connection = connections[alias]
+        if datetimes:
+            adapt = connection.ops.adapt_datetimefield_value
+            values = [adapt(v) if isinstance(v, datetime) else v for v in values]
         if limit is not None:
             values += [limit, offset]
-        connection = connections[alias]
         with connection.cursor() as cursor:
             cursor.execute(sql, values)
             rows = cursor.fetchall()

@@ -402,6 +402,9 @@ SPECTACULAR_SETTINGS = {
         "ReplayRentalStatusEnum": "livestreams.selectors.RENTAL_STATES",
         "ReminderStatusEnum": "livestreams.models.Reminder.Status",
         "ReminderModeEnum": "livestreams.models.Reminder.Mode",
+        # The stream object's enums keep their names now that two components show them.
+        "CrowdfundedLiveStreamStatusEnum": "livestreams.models.LiveStream.Status",
+        "CrowdfundedLiveStreamRoleEnum": ["host", "guest", "audience"],
     },
 }
 

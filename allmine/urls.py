@@ -6,6 +6,7 @@ from django.urls import include, path, re_path
 from allmine.admin_login import ThrottledAdminAuthenticationForm, admin_login
 from allmine.api import views as api_views
 from allmine.api.health import HealthView
+from crowdfunding.list_views import UpcomingLiveStreamsView
 
 
 def favicon(request):
@@ -23,6 +24,11 @@ urlpatterns = [
     path("api/v1/health", HealthView.as_view(), name="health"),
     path("api/v1/", include("users.urls")),
     path("api/v1/", include("crowdfunding.urls")),
+    path(
+        "api/v2/live-stream/user/<str:userId>/upcoming-live-streams",
+        UpcomingLiveStreamsView.as_view(),
+        name="live-stream-user-upcoming",
+    ),
     path("api/v1/", include("notifications.urls")),
     path("api/schema/", api_views.SchemaView.as_view(), name="schema"),
     path("api/docs/", api_views.DocsView.as_view(url_name="schema"), name="swagger-ui"),

@@ -2,6 +2,7 @@
 
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import datetime
 
 from django.db.models import QuerySet
 
@@ -9,7 +10,14 @@ from allmine.api.errors import NotFound
 from allmine.compiled import CompiledQuery
 from crowdfunding.models import Contribution, MiniCrowdFunding
 from livestreams.models import LiveStream
-from livestreams.selectors import live_stream_rows, stream_values
+from livestreams.selectors import (
+    GUEST_STREAM_SORTS,
+    guest_streams_of,
+    live_stream_rows,
+    past_streams_of,
+    stream_values,
+    upcoming_streams_of,
+)
 from users.models import User
 
 MINI_CROWD_FUNDING_FIELDS = ("id", "title", "goal", "collected", "status", "created_at",
@@ -84,6 +92,78 @@ _MINIS = CompiledQuery(
     model=MiniCrowdFunding,
     convert=False,
 )
+
+
+class StreamRows:
+    """A list of streams read lazily as rows, like `FundedStreams`: a slice is that page of
+    `crowdfunded_stream_rows` (five queries, four without a caller), `count()` one query.
+    `page` and `ids` are the list's compiled page and id queries; `params` their parameters."""
+
+    def __init__(self, *, user: User | None, page: CompiledQuery, ids: CompiledQuery, **params):
+        self.user = user
+        self._page, self._ids, self._params = page, ids, params
+
+    def __getitem__(self, page: slice) -> list[dict]:
+        offset = page.start or 0
+        rows = self._page.rows(offset=offset, limit=page.stop - offset, **self._params)
+        return crowdfunded_stream_rows(user=self.user, stream_values=rows)
+
+    def count(self) -> int:
+        return self._ids.count(**self._params)
+
+
+def _compiled_list(build) -> tuple[CompiledQuery, CompiledQuery]:
+    """The page query (`stream_values`) and the id query (for counting) of a list."""
+    page = CompiledQuery(lambda **p: stream_values(build(**p)), model=LiveStream, convert=False)
+    ids = CompiledQuery(
+        lambda **p: build(**p).order_by().values_list("pk"), model=LiveStream, convert=False
+    )
+    return page, ids
+
+
+_UPCOMING = CompiledQuery(
+    lambda **p: stream_values(upcoming_streams_of(**p)), model=LiveStream, convert=False
+)
+_PAST = _compiled_list(past_streams_of)
+
+
+def _guest_list(sort_by: str, descending: bool) -> tuple[CompiledQuery, CompiledQuery]:
+    def build(user_id, status=None):
+        return guest_streams_of(
+            user_id=user_id, status=status, sort_by=sort_by, descending=descending
+        )
+
+    return _compiled_list(build)
+
+
+_GUEST = {
+    (sort_by, descending): _guest_list(sort_by, descending)
+    for sort_by in GUEST_STREAM_SORTS
+    for descending in (False, True)
+}
+
+
+def upcoming_streams_for(
+    *, user: User | None, user_id: str, since: datetime, until: datetime, limit: int
+) -> list[dict]:
+    """`upcoming_streams_of` that user, at most `limit`, as stream rows `user` sees."""
+    rows = _UPCOMING.rows(user_id=user_id, since=since, until=until, limit=limit)
+    return crowdfunded_stream_rows(user=user, stream_values=rows)
+
+
+def past_streams_for(*, user: User | None, user_id: str) -> StreamRows:
+    """`past_streams_of` that user, as stream rows `user` sees (sliced into pages)."""
+    page, ids = _PAST
+    return StreamRows(user=user, page=page, ids=ids, user_id=user_id)
+
+
+def guest_streams_for(
+    *, user: User, status: str | None, sort_by: str, descending: bool
+) -> StreamRows:
+    """`guest_streams_of` the caller, as stream rows they see (sliced into pages)."""
+    page, ids = _GUEST[sort_by, descending]
+    params = {"user_id": user.pk} if status is None else {"user_id": user.pk, "status": status}
+    return StreamRows(user=user, page=page, ids=ids, **params)
 
 
 def mini_crowd_funding_row(mini: MiniCrowdFunding) -> dict:

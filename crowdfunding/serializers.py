@@ -81,6 +81,27 @@ class CrowdfundedLiveStreamSerializer(LiveStreamSerializer):
         return data
 
 
+class UpcomingLiveStreamSerializer(CrowdfundedLiveStreamSerializer):
+    """The stream object plus the caller's reminder state (API.md §11)."""
+
+    # Reads a stream row with `is_reminder_active` (None for an anonymous caller).
+
+    isReminderActive = serializers.BooleanField(
+        source="is_reminder_active",
+        allow_null=True,
+        read_only=True,
+        help_text="Whether the caller has an armed reminder of it; null when signed out.",
+    )
+
+    class Meta(CrowdfundedLiveStreamSerializer.Meta):
+        fields = [*CrowdfundedLiveStreamSerializer.Meta.fields, "isReminderActive"]
+
+    def to_representation(self, stream: dict) -> dict:
+        data = super().to_representation(stream)
+        data["isReminderActive"] = stream["is_reminder_active"]
+        return data
+
+
 # --- Money endpoints: input and output --------------------------------------------------
 
 

@@ -1,5 +1,10 @@
 from django.urls import path
 
+from crowdfunding.list_views import (
+    GuestStreamsView,
+    MyPastStreamsView,
+    PastStreamsView,
+)
 from crowdfunding.reminder_views import MyRemindersView, ReminderView
 from crowdfunding.replay_views import (
     MyReplayRentalsView,
@@ -26,6 +31,17 @@ urlpatterns = [
         "live-stream/my-reminders",
         MyRemindersView.as_view(),
         name="live-stream-my-reminders",
+    ),
+    path("live-stream/guest-streams", GuestStreamsView.as_view(), name="live-stream-guest-streams"),
+    path(
+        "live-stream/my-past-streams",
+        MyPastStreamsView.as_view(),
+        name="live-stream-my-past-streams",
+    ),
+    path(
+        "live-stream/user/<str:userId>/past-streams",
+        PastStreamsView.as_view(),
+        name="live-stream-user-past-streams",
     ),
     # After every fixed `live-stream/<word>` path, so `<id>` never swallows one.
     path("live-stream", LiveStreamViewSet.as_view({"post": "create"}), name="live-stream"),

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.db import models
-from django.db.models import QuerySet
+from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from allmine.api.formats import as_utc
@@ -329,3 +329,76 @@ def replay_rentals_for_user(*, user: User) -> QuerySet[ReplayRental]:
     return ReplayRental.objects.filter(user=user, stream__deleted_at__isnull=True).order_by(
         "-rented_at", "-id"
     )
+
+
+# --- the lists of API.md §11, as querysets ---------------------------------------------------
+
+GUEST_STREAM_SORTS = {
+    "createdAt": "created_at",
+    "updatedAt": "updated_at",
+    "startedAt": "started_at",
+    "plannedStartDate": "planned_start_date",
+    "endedAt": "ended_at",
+    "durationGoal": "duration_goal",
+    "fundingGoal": "funding_goal",
+}
+_WAITING_OR_LIVE = (LiveStream.Status.ACTIVE, LiveStream.Status.PREPARING)
+
+
+def _taking_part(user_id: str) -> Q:
+    """Streams the user created, is invited to as a guest, or broadcasts in: each branch is
+    served by an index (creator+status; the guest and broadcaster rows' user foreign keys)."""
+    return (
+        Q(creator_id=user_id)
+        | Q(pk__in=StreamGuest.objects.filter(user_id=user_id).values("stream_id"))
+        | Q(pk__in=Broadcaster.objects.filter(user_id=user_id).values("stream_id"))
+    )
+
+
+def upcoming_streams_of(*, user_id: str, since, until) -> QuerySet[LiveStream]:
+    """The user's `active` and `preparing` streams, and their `scheduled` ones planned to start
+    between `since` and `until`; active first, then soonest `plannedStartDate`, then id.
+
+    `since` and `until` are datetimes, or a `CompiledQuery`'s marks (hence `Value`)."""
+    return (
+        LiveStream.objects.alive()
+        .filter(_taking_part(user_id))
+        .filter(
+            Q(status__in=_WAITING_OR_LIVE)
+            | Q(
+                status=LiveStream.Status.SCHEDULED,
+                planned_start_date__gte=Value(since),
+                planned_start_date__lte=Value(until),
+            )
+        )
+        .order_by(
+            Case(When(status=LiveStream.Status.ACTIVE, then=Value(0)), default=Value(1)),
+            "planned_start_date",
+            "id",
+        )
+    )
+
+
+def past_streams_of(*, user_id: str) -> QuerySet[LiveStream]:
+    """The user's `ended` streams (created, guest or broadcaster), latest `endedAt` first."""
+    return (
+        LiveStream.objects.alive()
+        .filter(_taking_part(user_id), status=LiveStream.Status.ENDED)
+        .order_by(F("ended_at").desc(nulls_last=True), "-id")
+    )
+
+
+def guest_streams_of(
+    *, user_id: str, status: str | None, sort_by: str, descending: bool
+) -> QuerySet[LiveStream]:
+    """Streams the user is invited to as a guest, optionally of one `status`, by the API field
+    `sort_by` (a key of GUEST_STREAM_SORTS), then id; streams without the value last."""
+    streams = LiveStream.objects.alive().filter(
+        pk__in=StreamGuest.objects.filter(user_id=user_id).values("stream_id")
+    )
+    if status is not None:
+        streams = streams.filter(status=status)
+    field = F(GUEST_STREAM_SORTS[sort_by])
+    if descending:
+        return streams.order_by(field.desc(nulls_last=True), "-id")
+    return streams.order_by(field.asc(nulls_last=True), "id")

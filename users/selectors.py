@@ -7,6 +7,7 @@ from datetime import datetime
 import orjson
 from django.db.models import QuerySet
 
+from allmine.compiled import CompiledQuery
 from users.models import CreditLedgerEntry, User
 
 MEDIA_FIELDS = ("id", "url", "type", "variants", "created_at", "updated_at")
@@ -109,3 +110,11 @@ def user_by_identifier(*, identifier: str) -> User | None:
         return user
     matches = list(User.objects.filter(email__iexact=identifier)[:2])
     return matches[0] if len(matches) == 1 else None
+
+
+_USER_IDS = CompiledQuery(lambda user_id: User.objects.filter(pk=user_id).values_list("pk"),
+                          model=User, convert=False)  # fmt: skip
+
+
+def user_exists(*, user_id: str) -> bool:
+    return bool(_USER_IDS.rows(user_id=user_id))
