@@ -88,7 +88,9 @@ class LiveStreamViewSet(viewsets.GenericViewSet):
         description=(
             "Any of the fields; unknown ones are ignored. A new `plannedStartDate` must lie in "
             "the future; without `plannedEndDate` a new start or duration moves the end to "
-            "start + `durationGoal`. `fundingGoal` below `collectedFunding` is a 409."
+            "start + `durationGoal`. `fundingGoal` below `collectedFunding` is a 409, and so is "
+            "any change once the stream is past its start deadline (`plannedStartDate` + "
+            "STREAM_START_GRACE): it has expired."
         ),
         request=LiveStreamUpdateInputSerializer(partial=True),
         parameters=[STREAM_ID_PARAMETER],
@@ -150,7 +152,10 @@ class LiveStreamViewSet(viewsets.GenericViewSet):
     @extend_schema(
         operation_id="live_stream_start",
         summary="Go live: a scheduled or preparing stream becomes active",
-        description="Sets `startedAt` and adds the creator as the host broadcaster.",
+        description=(
+            "Sets `startedAt` and adds the creator as the host broadcaster. Past the start "
+            "deadline (`plannedStartDate` + STREAM_START_GRACE) the stream has expired: 409."
+        ),
         request=None,
         parameters=[STREAM_ID_PARAMETER],
         responses=_stream_responses(200, 400, 401, 403, 404, 409),

@@ -61,8 +61,9 @@ class LiveStreamCrowdfundingViewSet(viewsets.GenericViewSet):
         description=(
             "Moves `amount` credits from the caller's balance to the stream's `collectedFunding` "
             "in one transaction (a `stream_funding_contribution` ledger row). The stream must be "
-            "`scheduled` (else 409) and not the caller's own (403); a balance below `amount` is a "
-            "409 with `Insufficient credit balance`. Nothing is charged on any error."
+            "`scheduled` (else 409), its `plannedStartDate` still ahead (else 409 `Funding has "
+            "closed for this stream`) and not the caller's own (403); a balance below `amount` "
+            "is a 409 with `Insufficient credit balance`. Nothing is charged on any error."
         ),
         request=AmountInputSerializer,
         parameters=[STREAM_ID_PARAMETER, IDEMPOTENCY_PARAMETER],
