@@ -403,6 +403,10 @@ def test_overview_streams_sortable_with_goal_collected_percentage_funders(admin_
     big = LiveStreamFactory(title="Büyük", funding_goal=1000)
     small = LiveStreamFactory(title="Küçük", funding_goal=100)
     LiveStreamFactory(title="Bitti", status=LiveStream.Status.ENDED)
+    closed = timezone.now() - timedelta(minutes=5)  # still scheduled, but funding has closed
+    LiveStreamFactory(
+        title="Kapandı", planned_start_date=closed, planned_end_date=closed + timedelta(hours=1)
+    )
     ayse = UserFactory(username="ayse")
     ContributionFactory(stream=big, user=ayse, amount=100)
     ContributionFactory(stream=big, user=ayse, amount=50)
