@@ -8,9 +8,13 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from allmine.api.conditional import (
+    IF_NONE_MATCH_PARAMETER,
+    conditional_response,
+    conditional_responses,
+)
 from allmine.api.errors import NotFound
 from allmine.api.pagination import ListPagination, QueryIntegerField, paged_serializer
 from allmine.api.schema import envelope_responses
@@ -125,9 +129,11 @@ class UpcomingLiveStreamsView(APIView):
             "Sign-in is optional (an invalid or expired token is a 401); `isReminderActive` "
             "is null for an anonymous caller."
         ),
-        parameters=[USER_ID_PARAMETER, *UPCOMING_PARAMETERS],
-        responses=envelope_responses(
-            200, UpcomingLiveStreamSerializer, many=True, errors=(400, 401, 403, 404)
+        parameters=[USER_ID_PARAMETER, *UPCOMING_PARAMETERS, IF_NONE_MATCH_PARAMETER],
+        responses=conditional_responses(
+            envelope_responses(
+                200, UpcomingLiveStreamSerializer, many=True, errors=(400, 401, 403, 404)
+            )
         ),
         tags=TAGS,
     )
@@ -150,12 +156,14 @@ class UpcomingLiveStreamsView(APIView):
         )
         for row in rows:
             row["is_reminder_active"] = None if caller is None else row["id"] in reminded
-        return Response([UPCOMING_STREAM.to_representation(row) for row in rows])
+        data = [UPCOMING_STREAM.to_representation(row) for row in rows]
+        return conditional_response(request, data)
 
 
-def _page_response(streams, request) -> Response:
+def _page_response(streams, request):
     page = PAGINATION.paginate(streams, request)
-    return Response(page.response_data([STREAM.to_representation(row) for row in page.items]))
+    data = page.response_data([STREAM.to_representation(row) for row in page.items])
+    return conditional_response(request, data)
 
 
 PAGED_STREAMS = paged_serializer(CrowdfundedLiveStreamSerializer)
@@ -170,8 +178,14 @@ class GuestStreamsView(APIView):
             "`sortOrder` (default `desc`), then id; streams without the sort value last. "
             "Paged as API.md §5."
         ),
-        parameters=[*GUEST_STREAMS_PARAMETERS, *PAGINATION.schema_parameters()],
-        responses=envelope_responses(200, PAGED_STREAMS, errors=(400, 401, 403)),
+        parameters=[
+            *GUEST_STREAMS_PARAMETERS,
+            *PAGINATION.schema_parameters(),
+            IF_NONE_MATCH_PARAMETER,
+        ],
+        responses=conditional_responses(
+            envelope_responses(200, PAGED_STREAMS, errors=(400, 401, 403))
+        ),
         tags=TAGS,
     )
     def get(self, request):
@@ -196,8 +210,10 @@ class PastStreamsView(APIView):
             "`endedAt` first. Sign-in is optional (an invalid or expired token is a 401). "
             "Paged as API.md §5."
         ),
-        parameters=[USER_ID_PARAMETER, *PAGINATION.schema_parameters()],
-        responses=envelope_responses(200, PAGED_STREAMS, errors=(400, 401, 403, 404)),
+        parameters=[USER_ID_PARAMETER, *PAGINATION.schema_parameters(), IF_NONE_MATCH_PARAMETER],
+        responses=conditional_responses(
+            envelope_responses(200, PAGED_STREAMS, errors=(400, 401, 403, 404))
+        ),
         tags=TAGS,
     )
     def get(self, request, userId: str):  # noqa: N803  (the documented name)
@@ -213,8 +229,10 @@ class MyPastStreamsView(APIView):
             "`ended` streams you created, were invited to or broadcast in, latest `endedAt` "
             "first. Paged as API.md §5."
         ),
-        parameters=PAGINATION.schema_parameters(),
-        responses=envelope_responses(200, PAGED_STREAMS, errors=(400, 401, 403)),
+        parameters=[*PAGINATION.schema_parameters(), IF_NONE_MATCH_PARAMETER],
+        responses=conditional_responses(
+            envelope_responses(200, PAGED_STREAMS, errors=(400, 401, 403))
+        ),
         tags=TAGS,
     )
     def get(self, request):

@@ -6,6 +6,11 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from allmine.api.conditional import (
+    IF_NONE_MATCH_PARAMETER,
+    conditional_response,
+    conditional_responses,
+)
 from allmine.api.pagination import ListPagination, paged_serializer
 from allmine.api.schema import envelope_responses
 from crowdfunding.selectors import stream_objects_for
@@ -61,9 +66,9 @@ class MyRemindersView(APIView):
         operation_id="live_stream_my_reminders",
         summary="Your armed reminders, soonest stream first",
         description="Paged as API.md §5; each item carries its stream object.",
-        parameters=MY_REMINDERS_PAGINATION.schema_parameters(),
-        responses=envelope_responses(
-            200, paged_serializer(MyReminderSerializer), errors=(400, 401, 403)
+        parameters=[*MY_REMINDERS_PAGINATION.schema_parameters(), IF_NONE_MATCH_PARAMETER],
+        responses=conditional_responses(
+            envelope_responses(200, paged_serializer(MyReminderSerializer), errors=(400, 401, 403))
         ),
         tags=TAGS,
     )
@@ -74,4 +79,4 @@ class MyRemindersView(APIView):
         )
         context = {"streams": {stream["id"]: stream for stream in streams}}
         items = MyReminderSerializer(page.items, many=True, context=context).data
-        return Response(page.response_data(items))
+        return conditional_response(request, page.response_data(items))

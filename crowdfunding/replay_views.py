@@ -7,6 +7,11 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from allmine.api.conditional import (
+    IF_NONE_MATCH_PARAMETER,
+    conditional_response,
+    conditional_responses,
+)
 from allmine.api.pagination import ListPagination, paged_serializer
 from allmine.api.schema import envelope_responses
 from crowdfunding.idempotency import idempotent_response
@@ -95,9 +100,11 @@ class MyReplayRentalsView(APIView):
         operation_id="live_stream_my_replay_rentals",
         summary="The caller's replay rentals, most recently rented first",
         description="Paged as API.md §5; rentals of deleted streams are left out.",
-        parameters=MY_RENTALS_PAGINATION.schema_parameters(),
-        responses=envelope_responses(
-            200, paged_serializer(MyReplayRentalSerializer), errors=(400, 401, 403)
+        parameters=[*MY_RENTALS_PAGINATION.schema_parameters(), IF_NONE_MATCH_PARAMETER],
+        responses=conditional_responses(
+            envelope_responses(
+                200, paged_serializer(MyReplayRentalSerializer), errors=(400, 401, 403)
+            )
         ),
         tags=["Replay Rentals"],
     )
@@ -107,7 +114,7 @@ class MyReplayRentalsView(APIView):
         streams = stream_objects_for(user=request.user, stream_ids=stream_ids)
         context = {"now": timezone.now(), "streams": {stream["id"]: stream for stream in streams}}
         items = MyReplayRentalSerializer(page.items, many=True, context=context).data
-        return Response(page.response_data(items))
+        return conditional_response(request, page.response_data(items))
 
 
 class ReplaySettingsView(APIView):

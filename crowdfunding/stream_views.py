@@ -8,6 +8,11 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from allmine.api.conditional import (
+    IF_NONE_MATCH_PARAMETER,
+    conditional_response,
+    conditional_responses,
+)
 from allmine.api.errors import NotFound
 from allmine.api.renderers import EnvelopeJSONRenderer
 from allmine.api.schema import envelope_responses
@@ -74,13 +79,13 @@ class LiveStreamViewSet(viewsets.GenericViewSet):
     @extend_schema(
         operation_id="live_stream_retrieve",
         summary="One stream, as the caller sees it",
-        parameters=[STREAM_ID_PARAMETER],
-        responses=_stream_responses(200, 400, 401, 403, 404),
+        parameters=[STREAM_ID_PARAMETER, IF_NONE_MATCH_PARAMETER],
+        responses=conditional_responses(_stream_responses(200, 400, 401, 403, 404)),
         tags=TAGS,
     )
     def retrieve(self, request, id: str):
         stream_services.check_object_id(id, "id")
-        return Response(stream_object_for(user=request.user, stream_id=id))
+        return conditional_response(request, stream_object_for(user=request.user, stream_id=id))
 
     @extend_schema(
         operation_id="live_stream_update",

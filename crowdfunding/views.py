@@ -4,6 +4,11 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 
+from allmine.api.conditional import (
+    IF_NONE_MATCH_PARAMETER,
+    conditional_response,
+    conditional_responses,
+)
 from allmine.api.pagination import HeaderTotalPagination
 from allmine.api.schema import IDEMPOTENCY_PARAMETER, envelope_responses
 from crowdfunding import services
@@ -35,13 +40,19 @@ class FundedLiveStreamViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             "not refunded contribution; soonest `plannedStartDate` first, then `id`. "
             "The total is in the `X-Total-Count` header."
         ),
-        responses=envelope_responses(
-            200, CrowdfundedLiveStreamSerializer, many=True, errors=(400, 401, 403, 429)
+        parameters=[IF_NONE_MATCH_PARAMETER],
+        responses=conditional_responses(
+            envelope_responses(
+                200, CrowdfundedLiveStreamSerializer, many=True, errors=(400, 401, 403, 429)
+            )
         ),
         tags=["Live Streams"],
     )
     def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
+        page = self.paginate_queryset(self.get_queryset())
+        data = self.get_serializer(page, many=True).data
+        total = {self.paginator.total_header: str(self.paginator.total)}
+        return conditional_response(request, data, headers=total)
 
 
 OBJECT_ID_SCHEMA = {"type": "string", "pattern": "^[0-9a-f]{24}$"}

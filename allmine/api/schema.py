@@ -9,7 +9,8 @@ Views say what is specific to them with `@extend_schema(responses=envelope_respo
 - response headers: `X-Request-ID` on every response, `X-Total-Count` on a paged list,
   `Idempotent-Replayed` on the success of an operation taking `Idempotency-Key`,
   `Retry-After` on 429 and 503, `RateLimit-Limit/Remaining/Reset` on 429, `WWW-Authenticate`
-  on 401, `Allow` on 405;
+  on 401, `Allow` on 405, `ETag` on the 200 and 304 of a conditional GET (an operation taking
+  `If-None-Match`, allmine/api/conditional.py);
 - `required` for every field a response always carries (model fields with defaults too);
   only a field declared `required=False` on a serializer may be absent from a response;
 - a `pattern` refusing NUL characters on every request string the server refuses them in.
@@ -89,6 +90,11 @@ RESPONSE_HEADERS = {
     "Allow": (
         {"type": "string"},
         "The methods this URL answers, e.g. `GET, HEAD, OPTIONS`.",
+    ),
+    "ETag": (
+        {"type": "string", "pattern": '^"[0-9a-f]{32}"$'},
+        "A strong tag of this response's data: send it back in `If-None-Match` to get a 304 "
+        "while the data is unchanged.",
     ),
     "WWW-Authenticate": (
         {"type": "string"},
@@ -268,6 +274,12 @@ class EnvelopeAutoSchema(AutoSchema):
             return None
         return getattr(paginator, "total_header", None)
 
+    def _is_conditional(self) -> bool:
+        return any(
+            isinstance(p, OpenApiParameter) and p.name == "If-None-Match"
+            for p in self.get_override_parameters()
+        )
+
     def _takes_idempotency_key(self) -> bool:
         return any(
             isinstance(p, OpenApiParameter) and p.name == IDEMPOTENCY_HEADER
@@ -308,6 +320,8 @@ class EnvelopeAutoSchema(AutoSchema):
                 wanted[total_header] = True
             if self._takes_idempotency_key():
                 wanted["Idempotent-Replayed"] = False
+        if (code == 200 or code == 304) and self._is_conditional():
+            wanted["ETag"] = True
         if code in (429, 503):
             wanted["Retry-After"] = True
         if code == 429:

@@ -1,0 +1,68 @@
+"""Conditional GET (API.md §11) for every stream list and the stream detail.
+
+The `ETag` is a strong validator of what the caller would see: a hash of the response's
+`data` serialized as the envelope writes it (the `timestamp` aside), plus the headers that carry
+data (`X-Total-Count`). So any change the caller would see (a fund, a status, their own rental
+or reminder, a rental's remaining seconds) changes the tag, and an unchanged body keeps it.
+`If-None-Match` naming it (or `*`) → 304 with no body; the envelope and the JSON the client
+already holds are not rendered or sent again.
+"""
+
+import hashlib
+
+from django.http import HttpResponseBase, HttpResponseNotModified
+from django.utils.http import parse_etags
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from rest_framework.response import Response
+
+from allmine.api.renderers import dumps
+
+IF_NONE_MATCH_HEADER = "If-None-Match"
+IF_NONE_MATCH_PARAMETER = OpenApiParameter(
+    name=IF_NONE_MATCH_HEADER,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    type={"type": "string", "maxLength": 2000},
+    description=(
+        "The `ETag` of a response you hold (or a comma-separated list of them, or `*`): "
+        "while the data is unchanged the answer is a 304 with no body."
+    ),
+)
+NOT_MODIFIED_RESPONSE = OpenApiResponse(
+    response=None,
+    description="`If-None-Match` named the current `ETag`: the data you hold is current. No body.",
+)
+
+
+def entity_tag(data, headers: dict[str, str] | None = None) -> str:
+    """The strong ETag of `data` (and of `headers` that carry data, when given)."""
+    digest = hashlib.blake2b(dumps(data), digest_size=16)
+    for name, value in sorted((headers or {}).items()):
+        digest.update(f"\0{name}:{value}".encode())
+    return f'"{digest.hexdigest()}"'
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    tags = parse_etags(if_none_match)  # ['*'] or the quoted tags; junk → []
+    # Weak comparison (RFC 9110 §13.1.2): a tag the client kept with a `W/` prefix matches too.
+    return "*" in tags or any(tag.removeprefix("W/") == etag for tag in tags)
+
+
+def conditional_response(
+    request, data, *, headers: dict[str, str] | None = None
+) -> HttpResponseBase:
+    """`Response(data)` with its `ETag`, or a 304 without a body when `If-None-Match` names it."""
+    etag = entity_tag(data, headers)
+    if _matches(request.META.get("HTTP_IF_NONE_MATCH"), etag):
+        response = HttpResponseNotModified()
+        response["ETag"] = etag
+        return response
+    return Response(data, headers={**(headers or {}), "ETag": etag})
+
+
+def conditional_responses(responses: dict) -> dict:
+    """`responses=` of a conditional GET: `responses` plus the 304 (pass
+    `IF_NONE_MATCH_PARAMETER` in `parameters=` too, which makes the `ETag` header documented)."""
+    return {**responses, 304: NOT_MODIFIED_RESPONSE}
