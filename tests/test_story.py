@@ -455,3 +455,73 @@ def test_the_clock_refunds_pays_and_settles_with_a_worker_running(job_workers, s
     assert funder.balance() == 1000 - 101
     assert renter.balance() == 1000 - 50
     assert "Ledger audit clean" in command("audit_ledger")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_funder_is_reminded_once_and_watches_the_funding_bar_move_live():
+    """Over a real ASGI server (uvicorn, the demo's one process): a funder arms a reminder,
+    watches the stream's live events while funding, the creator starts it, the reminder fires
+    once and the inbox shows it, as the funder's own event stream did."""
+    from django.conf import global_settings
+    from django.test import override_settings
+
+    from tests.notifications.live import EventStream, asgi_server
+    from tests.notifications.live import call as http
+
+    # The server checks passwords with the real hashers, not the suite's fast one.
+    with override_settings(PASSWORD_HASHERS=global_settings.PASSWORD_HASHERS):
+        for name in ("ayla", "kerem"):
+            call_command("create_user", name, "--password", PASSWORD, stdout=StringIO())
+    call_command("grant_credits", "kerem", "500", stdout=StringIO())
+    with asgi_server(LIVE_EVENTS_REDIS_URL="") as (port, _):
+
+        def sign_in(name: str) -> str:
+            status, login = http(
+                port, "POST", f"{API}/auth/login", body={"username": name, "password": PASSWORD}
+            )
+            assert status == 200
+            return login["data"]["accessToken"]
+
+        def ok(method: str, path: str, token: str, body=None, status: int = 200):
+            answered, envelope = http(port, method, f"{API}{path}", token=token, body=body)
+            assert answered == status, envelope
+            return envelope["data"]
+
+        creator, funder = sign_in("ayla"), sign_in("kerem")
+        start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
+        stream = ok("post", "/live-stream", creator, status=201, body={
+            "title": "Gece Caz", "liveStreamType": "solo", "interest": "music",
+            "durationGoal": 60, "motivation": "Canlı caz", "plannedStartDate": iso(start),
+            "fundingGoal": 400, "recording": False,
+        })["id"]  # fmt: skip
+        reminder = ok("post", f"/live-stream/{stream}/reminder", funder, body={"minute": None})
+        assert (reminder["mode"], reminder["status"]) == ("ON_START", "ARMED_ON_START")
+        [armed] = ok("get", "/live-stream/my-reminders", funder)["list"]
+        assert armed["stream"]["id"] == stream
+
+        bar = EventStream(port, f"{API}/live-stream/{stream}/events")
+        mine = EventStream(port, f"{API}/notifications/stream?access_token={funder}")
+        ok("post", f"/live-stream/{stream}/fund", funder, body={"amount": 100}, status=201)
+        ok("post", f"/live-stream/{stream}/fund", funder, body={"amount": 150}, status=201)
+        moves = [bar.next().data for _ in range(2)]
+        assert [(m["collectedFunding"], m["fundingPercentage"]) for m in moves] == [
+            (100, 25), (250, 62),
+        ]  # fmt: skip
+        assert [mine.next().data for _ in range(2)] == [
+            {"creditBalance": 400}, {"creditBalance": 250},
+        ]  # fmt: skip
+
+        ok("post", f"/live-stream/{stream}/start", creator)
+        assert bar.next().data["status"] == "active"
+        told = [mine.next().data for _ in range(2)]
+        assert sorted(item["type"] for item in told) == ["reminder", "stream_started"]
+        ok("post", f"/live-stream/{stream}/start", creator, status=409)  # once only
+
+        inbox = ok("get", "/notifications?category=live_stream&unread=true", funder)["list"]
+        assert sorted((item["type"], item["streamId"]) for item in inbox) == [
+            ("reminder", stream), ("stream_started", stream),
+        ]  # fmt: skip
+        assert ok("get", "/live-stream/my-reminders", funder)["list"] == []
+        assert ok("post", "/notifications/read-all", funder) == {"updatedCount": 2}
+        bar.close()
+        mine.close()

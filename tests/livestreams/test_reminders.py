@@ -245,3 +245,47 @@ class TestFiring:
         assert reminders_fire_due(now=stream.planned_start_date) == 0
         assert reminders_of(user) == []
         assert client_for(user).get(MY_REMINDERS).json()["data"]["list"] == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_overlapping_sweeps_fire_each_reminder_exactly_once():
+    """Two sweeps at once over many due reminders (small batches, so they interleave): each
+    reminder fires in exactly one of them, with exactly one notification."""
+    import threading
+
+    from django.db import connection, connections
+
+    stream = LiveStreamFactory()
+    users = UserFactory.create_batch(24)
+    Reminder.objects.bulk_create(
+        Reminder(user=user, stream=stream, minute=5, lead=timedelta(minutes=5), status="ARMED")
+        for user in users
+    )
+    barrier = threading.Barrier(2)
+    counts: list[int] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            connection.ensure_connection()
+            barrier.wait(timeout=30)
+            counts.append(reminders_fire_due(now=stream.planned_start_date, batch=3))
+        except BaseException as error:  # noqa: BLE001  (reported by the assertion below)
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert errors == []
+    assert sum(counts) == len(users)
+    if connection.vendor == "postgresql":
+        assert all(count > 0 for count in counts), counts  # SKIP LOCKED: both did work
+    assert sorted(Notification.objects.values_list("user_id", flat=True)) == sorted(
+        user.pk for user in users
+    )
+    assert set(Reminder.objects.values_list("status", flat=True)) == {"SENT"}

@@ -161,3 +161,23 @@ class TestPersonalStream:
         except TimeoutError:
             pytest.fail("the stream stayed open after its token was revoked")
         mine.close()
+
+
+def test_without_redis_one_process_serves_the_events(settings):
+    """The embedded default (scripts/demo): no Redis, the server's own memory broker."""
+    with asgi_server(LIVE_EVENTS_REDIS_URL="") as (port, _):
+        stream, alice = LiveStreamFactory(), funder()
+        events_of_stream = open_stream(port, stream)
+        fund(port, alice, stream, 25)
+        assert events_of_stream.next().data["collectedFunding"] == 25
+        call(port, "POST", f"/api/v1/live-stream/{stream.pk}/start",
+             token=access_token_for(stream.creator))  # fmt: skip
+        received = events_of_stream.next()
+        assert (received.event, received.data) == (
+            "status",
+            {"streamId": stream.pk, "status": "active", "isDeleted": False},
+        )
+        events_of_stream.close()
+        resumed = open_stream(port, stream, **{"Last-Event-ID": "0-0"})
+        assert [resumed.next().event, resumed.next().event] == ["funding", "status"]
+        resumed.close()
