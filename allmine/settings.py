@@ -480,6 +480,7 @@ CLOCK_JOBS = {
         "task": "livestreams.tasks.replay_revenue_settle_job",
         "every": CLOCK_TICK_SECONDS,
     },
+    "reminders_sweep": {"task": "livestreams.tasks.reminders_sweep", "every": CLOCK_TICK_SECONDS},
     "idempotency_keys_purge": {
         "task": "crowdfunding.tasks.idempotency_keys_purge_job",
         "every": 3600,

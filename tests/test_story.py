@@ -458,13 +458,15 @@ def test_the_clock_refunds_pays_and_settles_with_a_worker_running(job_workers, s
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_funder_is_reminded_once_and_watches_the_funding_bar_move_live():
-    """Over a real ASGI server (uvicorn, the demo's one process): a funder arms a reminder,
-    watches the stream's live events while funding, the creator starts it, the reminder fires
-    once and the inbox shows it, as the funder's own event stream did."""
+def test_a_funder_is_reminded_once_and_watches_the_funding_bar_move_live(job_workers):
+    """Over a real ASGI server (uvicorn) and a real job worker, fanned out through Redis: a
+    funder arms a reminder and watches the stream's live events while funding; the worker's
+    sweep fires the reminder once, the creator starts the stream, and the inbox shows both, as
+    the funder's own event stream did."""
     from django.conf import global_settings
     from django.test import override_settings
 
+    from loadtest.redis_server import RedisServer
     from tests.notifications.live import EventStream, asgi_server
     from tests.notifications.live import call as http
 
@@ -473,7 +475,10 @@ def test_a_funder_is_reminded_once_and_watches_the_funding_bar_move_live():
         for name in ("ayla", "kerem"):
             call_command("create_user", name, "--password", PASSWORD, stdout=StringIO())
     call_command("grant_credits", "kerem", "500", stdout=StringIO())
-    with asgi_server(LIVE_EVENTS_REDIS_URL="") as (port, _):
+    with (
+        RedisServer(ports=range(6420, 6440)) as redis,
+        asgi_server(LIVE_EVENTS_REDIS_URL=redis.url) as (port, _),
+    ):
 
         def sign_in(name: str) -> str:
             status, login = http(
@@ -488,19 +493,22 @@ def test_a_funder_is_reminded_once_and_watches_the_funding_bar_move_live():
             return envelope["data"]
 
         creator, funder = sign_in("ayla"), sign_in("kerem")
-        start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
+        start = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=10)
         stream = ok("post", "/live-stream", creator, status=201, body={
             "title": "Gece Caz", "liveStreamType": "solo", "interest": "music",
             "durationGoal": 60, "motivation": "Canlı caz", "plannedStartDate": iso(start),
             "fundingGoal": 400, "recording": False,
         })["id"]  # fmt: skip
-        reminder = ok("post", f"/live-stream/{stream}/reminder", funder, body={"minute": None})
-        assert (reminder["mode"], reminder["status"]) == ("ON_START", "ARMED_ON_START")
+        reminder = ok("post", f"/live-stream/{stream}/reminder", funder, body={"minute": 15})
+        assert reminder == {
+            "streamId": stream, "minute": 15, "mode": "BEFORE_START",
+            "scheduledFor": iso(start - timedelta(minutes=15)), "status": "ARMED",
+        }  # fmt: skip
         [armed] = ok("get", "/live-stream/my-reminders", funder)["list"]
         assert armed["stream"]["id"] == stream
 
-        bar = EventStream(port, f"{API}/live-stream/{stream}/events")
-        mine = EventStream(port, f"{API}/notifications/stream?access_token={funder}")
+        bar = EventStream(port, f"{API}/live-stream/{stream}/events", timeout=20)
+        mine = EventStream(port, f"{API}/notifications/stream?access_token={funder}", timeout=20)
         ok("post", f"/live-stream/{stream}/fund", funder, body={"amount": 100}, status=201)
         ok("post", f"/live-stream/{stream}/fund", funder, body={"amount": 150}, status=201)
         moves = [bar.next().data for _ in range(2)]
@@ -511,17 +519,22 @@ def test_a_funder_is_reminded_once_and_watches_the_funding_bar_move_live():
             {"creditBalance": 400}, {"creditBalance": 250},
         ]  # fmt: skip
 
+        # The reminder is due (15 minutes before a start 10 minutes away): a worker fires it.
+        sweep = {"reminders_sweep": {"task": "livestreams.tasks.reminders_sweep", "every": 0.2}}
+        job_workers.start(1, clock_jobs=sweep, LIVE_EVENTS_REDIS_URL=redis.url)
+        reminded = mine.next()
+        assert (reminded.event, reminded.data["type"]) == ("notification", "reminder")
+        assert reminded.data["title"] == "“Gece Caz” starts in 15 minutes"
+        assert ok("get", "/live-stream/my-reminders", funder)["list"] == []
+
         ok("post", f"/live-stream/{stream}/start", creator)
         assert bar.next().data["status"] == "active"
-        told = [mine.next().data for _ in range(2)]
-        assert sorted(item["type"] for item in told) == ["reminder", "stream_started"]
-        ok("post", f"/live-stream/{stream}/start", creator, status=409)  # once only
+        assert mine.next().data["type"] == "stream_started"  # and no second reminder
 
         inbox = ok("get", "/notifications?category=live_stream&unread=true", funder)["list"]
-        assert sorted((item["type"], item["streamId"]) for item in inbox) == [
-            ("reminder", stream), ("stream_started", stream),
+        assert [(item["type"], item["streamId"]) for item in inbox] == [
+            ("stream_started", stream), ("reminder", stream),
         ]  # fmt: skip
-        assert ok("get", "/live-stream/my-reminders", funder)["list"] == []
         assert ok("post", "/notifications/read-all", funder) == {"updatedCount": 2}
         bar.close()
         mine.close()

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.db import connection
+from tests.support import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,17 +23,6 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_database_url() -> str:
-    settings = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{settings['NAME']}"
-    user = settings.get("USER") or "postgres"
-    password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
-    host = settings.get("HOST") or "127.0.0.1"
-    port = settings.get("PORT") or 5432
-    return f"postgres://{user}{password}@{host}:{port}/{settings['NAME']}"
-
-
 @contextmanager
 def asgi_server(**env: str):
     """uvicorn serving allmine.asgi on a free port, without its access log (as in production);
@@ -42,7 +31,7 @@ def asgi_server(**env: str):
     log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"allmine-asgi-{port}.log", "w+b")  # noqa: SIM115
     environment = {
         **os.environ,
-        "DATABASE_URL": test_database_url(),
+        "DATABASE_URL": database_url(),
         "DJANGO_SETTINGS_MODULE": "allmine.settings",
         "LIVE_EVENTS_HEARTBEAT_SECONDS": "0.5",
         "REDIS_URL": "",
