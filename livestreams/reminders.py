@@ -13,16 +13,17 @@ from django.db import transaction
 from django.db.models import DateTimeField, ExpressionWrapper, F, QuerySet, Value
 from django.utils import timezone
 
-from allmine.api.errors import Conflict, NotFound
+from allmine.api.errors import NotFound
 from allmine.ids import check_object_id
 from livestreams.models import LiveStream, Reminder
+from livestreams.rules import Action, require, statuses_for
 from notifications.services import Category, NotificationDraft, Type, notifications_create
 from users.models import User
 
 MAX_MINUTE = 1440
 SWEEP_BATCH = 100
-# A reminder fires only while its stream has not started yet.
-WAITING_STATUSES = (LiveStream.Status.SCHEDULED, LiveStream.Status.PREPARING)
+# A reminder fires only while its stream has not started yet (it could still start).
+WAITING_STATUSES = statuses_for(Action.START)
 
 
 def _locked_alive_stream(stream_id: str) -> LiveStream:
@@ -39,8 +40,7 @@ def reminder_set(*, user: User, stream_id: str, minute: int | None) -> Reminder:
     `minute` None or 0: when it starts, else that many minutes before its planned start.
     Setting it again arms it again."""
     stream = _locked_alive_stream(stream_id)
-    if stream.status != LiveStream.Status.SCHEDULED:
-        raise Conflict(f"Live stream is {stream.status}, reminders are set on scheduled streams")
+    require(Action.REMIND, stream.status)
     minute = minute or 0
     reminder = Reminder.objects.select_for_update().filter(user=user, stream=stream).first()
     if reminder is None:

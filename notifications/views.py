@@ -1,5 +1,8 @@
 """The caller's notification inbox, device tokens and personal event stream (API.md §10)."""
 
+from functools import partial
+
+from asgiref.sync import sync_to_async
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -14,7 +17,7 @@ from allmine.events import user_channel
 from allmine.ids import check_object_id
 from notifications import services
 from notifications.models import Notification
-from notifications.selectors import notifications_for_user
+from notifications.selectors import notifications_for_user, user_token_is_current
 from notifications.serializers import (
     DeviceTokenInputSerializer,
     DeviceTokenSerializer,
@@ -192,9 +195,14 @@ class NotificationStreamView(APIView):
     )
     def get(self, request):
         token = request.auth
+        version = token.get(TOKEN_VERSION_CLAIM)
         return event_stream_response(
             request,
             user_channel(request.user.pk),
             closes_at=float(token["exp"]),
-            token_version=token.get(TOKEN_VERSION_CLAIM),
+            token_version=version,
+            still_valid=sync_to_async(
+                partial(user_token_is_current, user_id=request.user.pk, version=version),
+                thread_sensitive=False,
+            ),
         )

@@ -13,7 +13,7 @@ are still in the channel's backlog.
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from django.conf import settings
 from django.db import connections
@@ -44,11 +44,16 @@ async def _events(
     heartbeat: float,
     closes_at: float | None,
     token_version: int | None,
+    still_valid: Callable[[], Awaitable[bool]] | None,
 ) -> AsyncIterator[bytes]:
     live = broker()
     subscription = await live.subscribe(channel)
     try:
-        yield b": connected\n\n"
+        # A revocation committed between the view's check and the subscription was missed:
+        # checked once more now that every later one arrives.
+        if still_valid is not None and not await still_valid():
+            return
+        yield b": connected\n\n"  # subscribed: every event from now on reaches this client
         last = event_key(last_event_id)
         if last is not None:
             for event in await live.backlog(channel, last):
@@ -87,10 +92,12 @@ def event_stream_response(
     *,
     closes_at: float | None = None,
     token_version: int | None = None,
+    still_valid: Callable[[], Awaitable[bool]] | None = None,
 ) -> StreamingHttpResponse:
     """The open event stream of `channel` for this request (see the module). `closes_at`: a
     Unix time at which to end it (the access token's expiry); `token_version`: the version of
-    the token it was opened with (a revocation that bumps it closes the stream)."""
+    the token it was opened with (a revocation that bumps it closes the stream); `still_valid`:
+    awaited once after subscribing, False ends the stream (see `_events`)."""
     connections.close_all()  # this thread's connections: the stream never needs them
     response = StreamingHttpResponse(
         _events(
@@ -99,6 +106,7 @@ def event_stream_response(
             heartbeat=settings.LIVE_EVENTS_HEARTBEAT_SECONDS,
             closes_at=closes_at,
             token_version=token_version,
+            still_valid=still_valid,
         ),
         content_type=EVENT_STREAM,
     )

@@ -100,6 +100,8 @@ class EventStream:
         self.response = self.conn.getresponse()
         self.status = self.response.status
         self.content_type = self.response.getheader("Content-Type")
+        if self.status == 200:  # the server has subscribed once it says so
+            assert self.next(skip_comments=False).comment == "connected"
 
     def next(self, *, skip_comments: bool = True) -> Received | None:
         """The next event (None at the end of the stream); socket timeout if none comes."""
