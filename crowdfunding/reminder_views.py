@@ -77,6 +77,8 @@ class MyRemindersView(APIView):
         streams = stream_objects_for(
             user=request.user, stream_ids=[reminder.stream_id for reminder in page.items]
         )
-        context = {"streams": {stream["id"]: stream for stream in streams}}
-        items = MyReminderSerializer(page.items, many=True, context=context).data
+        by_id = {stream["id"]: stream for stream in streams}
+        # A stream deleted between the two reads is left out, like every deleted one.
+        reminders = [reminder for reminder in page.items if reminder.stream_id in by_id]
+        items = MyReminderSerializer(reminders, many=True, context={"streams": by_id}).data
         return conditional_response(request, page.response_data(items))

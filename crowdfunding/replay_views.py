@@ -112,8 +112,11 @@ class MyReplayRentalsView(APIView):
         page = MY_RENTALS_PAGINATION.paginate(replay_rentals_for_user(user=request.user), request)
         stream_ids = [rental.stream_id for rental in page.items]
         streams = stream_objects_for(user=request.user, stream_ids=stream_ids)
-        context = {"now": timezone.now(), "streams": {stream["id"]: stream for stream in streams}}
-        items = MyReplayRentalSerializer(page.items, many=True, context=context).data
+        by_id = {stream["id"]: stream for stream in streams}
+        # A stream deleted between the two reads is left out, like every deleted one.
+        rentals = [rental for rental in page.items if rental.stream_id in by_id]
+        context = {"now": timezone.now(), "streams": by_id}
+        items = MyReplayRentalSerializer(rentals, many=True, context=context).data
         return conditional_response(request, page.response_data(items))
 
 

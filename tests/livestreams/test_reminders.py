@@ -140,6 +140,29 @@ class TestDeleteAndList:
         assert [item["streamId"] for item in page["list"]] == [later.pk]
         assert auth_client.get(MY_REMINDERS, {"limit": 0}).status_code == 400
 
+    def test_my_reminders_leave_out_a_stream_deleted_between_the_two_reads(
+        self, auth_client, user, monkeypatch
+    ):
+        """The reminders page and its stream objects are two reads: a stream deleted in
+        between is left out (it used to be a KeyError, a 500)."""
+        from crowdfunding import reminder_views
+
+        kept, deleted = LiveStreamFactory(), LiveStreamFactory()
+        for stream in (kept, deleted):
+            auth_client.post(reminder_url(stream.pk), {"minute": 10}, format="json")
+        read_stream_objects = reminder_views.stream_objects_for
+
+        def delete_first(**kwargs):
+            LiveStream.objects.filter(pk=deleted.pk).update(deleted_at=timezone.now())
+            return read_stream_objects(**kwargs)
+
+        monkeypatch.setattr(reminder_views, "stream_objects_for", delete_first)
+
+        response = auth_client.get(MY_REMINDERS)
+
+        assert response.status_code == 200
+        assert [item["streamId"] for item in response.json()["data"]["list"]] == [kept.pk]
+
     def test_my_reminders_query_count_does_not_grow(
         self, auth_client, user, django_assert_num_queries
     ):

@@ -399,6 +399,31 @@ def test_my_rentals_bad_paging_is_a_400(auth_client, params, error):
     assert_refused(auth_client.get(MY_RENTALS, params), 400, error)
 
 
+def test_my_rentals_leave_out_a_stream_deleted_between_the_two_reads(
+    auth_client, viewer, monkeypatch
+):
+    """The rentals page and its stream objects are two reads: a stream deleted in between is
+    left out of the page (it used to be a KeyError, a 500)."""
+    from crowdfunding import replay_views
+
+    credits_grant(user=viewer, amount=1000)
+    kept, deleted = EndedStreamFactory(), EndedStreamFactory()
+    for stream in (kept, deleted):
+        auth_client.post(rent_url(stream.id))
+    read_stream_objects = replay_views.stream_objects_for
+
+    def delete_first(**kwargs):
+        LiveStream.objects.filter(pk=deleted.pk).update(deleted_at=timezone.now())
+        return read_stream_objects(**kwargs)
+
+    monkeypatch.setattr(replay_views, "stream_objects_for", delete_first)
+
+    response = auth_client.get(MY_RENTALS)
+
+    assert response.status_code == 200
+    assert [item["streamId"] for item in response.json()["data"]["list"]] == [kept.id]
+
+
 @pytest.mark.parametrize("count", [1, 8])
 def test_my_rentals_query_count_is_constant(auth_client, viewer, count, django_assert_num_queries):
     credits_grant(user=viewer, amount=10_000)
