@@ -14,7 +14,6 @@ from django.db.models import Count, Q, Sum
 from django.forms.models import BaseInlineFormSet
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from allmine.admin_mixins import (
@@ -220,17 +219,20 @@ class CrowdfundedLiveStreamAdmin(LiveStreamAdmin):
                 verb="Cancel and refund",
                 plan=cancel_plan(list(queryset.order_by("planned_start_date", "pk"))),
             )
-        started = timezone.now()
-        cancelled, skipped = run_for_each(
+        receipts, skipped = run_for_each(
             queryset,
             lambda pk: live_stream_cancel_by_operator(stream_id=pk, operator=request.user),
         )
         done = ""
-        if cancelled:
-            refunded = refunded_since([stream.pk for stream in cancelled], started)
+        if receipts:
+            # Counted from each cancellation's own receipt: a refund made meanwhile by anyone
+            # else is not this action's.
+            total = sum(receipt.refunded_credits for receipt in receipts)
+            count = sum(r.refunded_contributions + r.refunded_supports for r in receipts)
+            funders = len(set().union(*(receipt.refunded_user_ids for receipt in receipts)))
             done = (
-                f"Cancelled {len(cancelled)} stream(s) and refunded {credits(refunded['total'])} "
-                f"in {refunded['count']} refund(s) to {refunded['funders']} funder(s)."
+                f"Cancelled {len(receipts)} stream(s) and refunded {credits(total)} "
+                f"in {count} refund(s) to {funders} funder(s)."
             )
         report(self, request, done, skipped, "stream(s)")
         return None
@@ -305,28 +307,6 @@ def cancel_plan(streams: list[LiveStream]) -> list[PlannedRefund]:
             lines.append(PlannedRefund("stream", stream, None, 0, skipped="no funders"))
         lines.extend(by_stream[stream.pk])
     return lines
-
-
-def refunded_since(stream_ids: list[str], since) -> dict:
-    """What the cancel just refunded: the streams' contributions and supports refunded since
-    the action started (one query each)."""
-    contributions = Contribution.objects.filter(
-        stream_id__in=stream_ids, status=FundingStatus.REFUNDED, refunded_at__gte=since
-    )
-    supports = MiniCrowdFundingSupport.objects.filter(
-        mini_crowd_funding__stream_id__in=stream_ids,
-        status=FundingStatus.REFUNDED,
-        refunded_at__gte=since,
-    )
-    rows = [
-        *contributions.values_list("user_id", "amount"),
-        *supports.values_list("user_id", "amount"),
-    ]
-    return {
-        "total": sum(amount for _, amount in rows),
-        "count": len(rows),
-        "funders": len({user for user, _ in rows}),
-    }
 
 
 class PaidRecordAdmin(MoneyTotalsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from crowdfunding.models import FundingPayout
 from crowdfunding.moments import payout_notify, refunds_tell
-from crowdfunding.services import is_paid_out, lock_funding, lock_wallets, refund_funding
+from crowdfunding.services import is_paid_out, lock_funding, refund_funding
 from livestreams.clock import (
     EXPIRABLE_STATUSES,
     expiry_cutoff,
@@ -32,6 +32,7 @@ from livestreams.models import LiveStream
 from livestreams.rules import revenue_split
 from livestreams.services import revenue_guest_id
 from notifications.services import Type as NotificationType
+from users.locks import wallets_lock
 from users.models import CreditLedgerEntry
 from users.services import ledger_post
 
@@ -76,7 +77,7 @@ def live_stream_expire(*, stream_id: str, now: datetime | None = None) -> bool:
     if stream is None or not expiry_is_due(stream, now=now):
         return False
     funding = lock_funding(stream)
-    lock_wallets(funding.user_ids)
+    wallets_lock(funding.user_ids)
     reason = expiry_refund_reason(title=stream.title, stream_id=stream.pk)
     refund_funding(funding, stream=stream, now=now, reason=reason)
     stream.status = LiveStream.Status.EXPIRED
@@ -128,7 +129,7 @@ def funding_payout_settle(*, stream_id: str, now: datetime | None = None) -> Fun
         total=total, live_stream_type=stream.live_stream_type, has_guest=guest_id is not None
     )
     payees = {stream.creator_id: creator_share, guest_id: guest_share}
-    lock_wallets({user_id for user_id, share in payees.items() if share})
+    wallets_lock({user_id for user_id, share in payees.items() if share})
     entries = {
         user_id: ledger_post(
             user_id=user_id,

@@ -26,12 +26,14 @@ from livestreams.clock import FUNDING_CLOSED, funding_is_open
 from livestreams.models import LiveStream
 from livestreams.rules import Action, check_amount, mini_status, require
 from livestreams.services import (
+    LockedRentalRefunds,
     check_object_id,
     locked_stream_of_creator,
     replay_rental_refunds_lock,
     replay_rental_refunds_post,
 )
 from notifications.services import Type as NotificationType
+from users.locks import wallets_lock
 from users.models import CreditLedgerEntry, User
 from users.services import ledger_post
 
@@ -204,8 +206,35 @@ def contribution_refund(*, contribution_id: str) -> Contribution:
     return contribution
 
 
+@dataclass(frozen=True)
+class RefundReceipt:
+    """What a cancellation or a deletion gave back, counted from the rows it refunded."""
+
+    stream: LiveStream
+    refunded_contributions: int
+    refunded_supports: int
+    refunded_rentals: int
+    refunded_credits: int
+    refunded_user_ids: frozenset[str]  # the funders and renters credited
+
+
+def _refund_receipt(
+    stream: LiveStream, funding: "LockedFunding", rentals: LockedRentalRefunds | None = None
+) -> RefundReceipt:
+    charges = rentals.charges if rentals is not None else []
+    return RefundReceipt(
+        stream=stream,
+        refunded_contributions=sum(isinstance(r, Contribution) for r in funding.records),
+        refunded_supports=sum(isinstance(r, MiniCrowdFundingSupport) for r in funding.records),
+        refunded_rentals=len(charges),
+        refunded_credits=sum(record.amount for record in funding.records)
+        + sum(charge.price for charge in charges),
+        refunded_user_ids=frozenset(funding.user_ids | {c.rental.user_id for c in charges}),
+    )
+
+
 @transaction.atomic
-def live_stream_cancel(*, user: User, stream_id: str) -> LiveStream:
+def live_stream_cancel(*, user: User, stream_id: str) -> RefundReceipt:
     """The creator cancels a scheduled or preparing stream; every funder is refunded."""
     _check_id(stream_id, "id")
     stream = _locked_stream(stream_id)
@@ -215,14 +244,14 @@ def live_stream_cancel(*, user: User, stream_id: str) -> LiveStream:
 
 
 @transaction.atomic
-def live_stream_cancel_by_operator(*, stream_id: str, operator: User) -> LiveStream:
+def live_stream_cancel_by_operator(*, stream_id: str, operator: User) -> RefundReceipt:
     """An operator cancels a stream on its creator's behalf (from the admin), same refunds;
     the stream records the operator as who cancelled it."""
     _check_id(stream_id, "id")
     return _cancel_with_refunds(_locked_stream(stream_id), cancelled_by=operator)
 
 
-def _cancel_with_refunds(stream: LiveStream, *, cancelled_by: User) -> LiveStream:
+def _cancel_with_refunds(stream: LiveStream, *, cancelled_by: User) -> RefundReceipt:
     """Cancel a locked stream. In the same transaction every completed contribution and mini
     crowd funding support is refunded through the ledger and its mini crowd fundings close.
     `cancelled_by` (the creator or an operator) and the time are recorded on the stream."""
@@ -230,7 +259,7 @@ def _cancel_with_refunds(stream: LiveStream, *, cancelled_by: User) -> LiveStrea
 
     now = timezone.now()
     funding = lock_funding(stream)
-    lock_wallets(funding.user_ids)
+    wallets_lock(funding.user_ids)
     refund_funding(
         funding,
         stream=stream,
@@ -244,7 +273,7 @@ def _cancel_with_refunds(stream: LiveStream, *, cancelled_by: User) -> LiveStrea
         update_fields=["status", "cancelled_by", "cancelled_at", "collected_funding", "updated_at"]
     )
     refunds_tell(stream, NotificationType.STREAM_CANCELLED, funding, now=now)
-    return stream
+    return _refund_receipt(stream, funding)
 
 
 PAID_OUT = "The funding of this live stream has been paid out"
@@ -284,14 +313,6 @@ def lock_funding(stream: LiveStream) -> LockedFunding:
     return LockedFunding(minis=minis, records=records)
 
 
-def lock_wallets(user_ids: set[str]) -> None:
-    """Lock every wallet a transaction will credit, once, in id order, as every other
-    transaction does, so none deadlocks."""
-    list(
-        User.objects.select_for_update().filter(pk__in=sorted(user_ids)).order_by("pk").values("pk")
-    )
-
-
 def refund_funding(funding: LockedFunding, *, stream: LiveStream, now: datetime, reason: str):
     """Refund every locked record (wallets locked already), close the mini crowd fundings and
     zero the stream's collected total; the caller saves the stream."""
@@ -305,17 +326,8 @@ def refund_funding(funding: LockedFunding, *, stream: LiveStream, now: datetime,
     stream.collected_funding = 0
 
 
-@dataclass(frozen=True)
-class DeletionReceipt:
-    stream: LiveStream
-    refunded_contributions: int
-    refunded_supports: int
-    refunded_rentals: int
-    refunded_credits: int
-
-
 @transaction.atomic
-def live_stream_delete(*, user: User, stream_id: str) -> DeletionReceipt:
+def live_stream_delete(*, user: User, stream_id: str) -> RefundReceipt:
     """The creator deletes a stream that is not live (soft delete). In the same transaction
     every completed contribution and support is refunded as on cancel, and its mini crowd
     fundings close. The stream then leaves every list and endpoint (404).
@@ -333,7 +345,7 @@ def live_stream_delete(*, user: User, stream_id: str) -> DeletionReceipt:
     paid_out = is_paid_out(stream)
     funding = LockedFunding(minis=[], records=[]) if paid_out else lock_funding(stream)
     rentals = replay_rental_refunds_lock(stream=stream, now=now)
-    lock_wallets(funding.user_ids | rentals.user_ids)
+    wallets_lock(funding.user_ids | rentals.user_ids)
     if not paid_out:
         refund_funding(
             funding,
@@ -341,18 +353,11 @@ def live_stream_delete(*, user: User, stream_id: str) -> DeletionReceipt:
             now=now,
             reason=f"Refund: live stream “{stream.title}” ({stream.pk}) deleted",
         )
-    refunded_rentals = replay_rental_refunds_post(rentals, stream=stream, now=now)
+    replay_rental_refunds_post(rentals, stream=stream, now=now)
     stream.deleted_at = now
     stream.save(update_fields=["deleted_at", "collected_funding", "updated_at"])
     refunds_tell(stream, NotificationType.STREAM_DELETED, funding, now=now, rentals=rentals)
-    return DeletionReceipt(
-        stream=stream,
-        refunded_contributions=sum(isinstance(r, Contribution) for r in funding.records),
-        refunded_supports=sum(isinstance(r, MiniCrowdFundingSupport) for r in funding.records),
-        refunded_rentals=refunded_rentals,
-        refunded_credits=sum(record.amount for record in funding.records)
-        + sum(charge.price for charge in rentals.charges),
-    )
+    return _refund_receipt(stream, funding, rentals)
 
 
 @transaction.atomic

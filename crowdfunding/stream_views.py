@@ -27,7 +27,11 @@ from crowdfunding.serializers import (
     MiniCrowdFundingSerializer,
     StreamDeletionReceiptSerializer,
 )
-from crowdfunding.views import IDEMPOTENCY_PARAMETER, STREAM_ID_PARAMETER
+from crowdfunding.views import (
+    IDEMPOTENCY_PARAMETER,
+    STREAM_ID_PARAMETER,
+    written_stream_response,
+)
 from livestreams import services as stream_services
 from livestreams.models import LiveStream
 from livestreams.serializers import (
@@ -37,10 +41,6 @@ from livestreams.serializers import (
 from notifications.views import LAST_EVENT_ID_PARAMETER, event_stream_schema
 
 TAGS = ["Live Streams"]
-
-
-def _stream_response(request, stream, status_code: int = status.HTTP_200_OK) -> Response:
-    return Response(stream_object_for(user=request.user, stream_id=stream.pk), status=status_code)
 
 
 def _stream_responses(success: int, *errors: int, description: str = "") -> dict:
@@ -73,8 +73,11 @@ class LiveStreamViewSet(viewsets.GenericViewSet):
     def create(self, request):
         body = LiveStreamCreateInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        stream = stream_services.live_stream_create(creator=request.user, **body.validated_data)
-        return _stream_response(request, stream, status.HTTP_201_CREATED)
+        return written_stream_response(
+            request,
+            lambda: stream_services.live_stream_create(creator=request.user, **body.validated_data),
+            status.HTTP_201_CREATED,
+        )
 
     @extend_schema(
         operation_id="live_stream_retrieve",
@@ -105,10 +108,12 @@ class LiveStreamViewSet(viewsets.GenericViewSet):
     def partial_update(self, request, id: str):
         body = LiveStreamUpdateInputSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
-        stream = stream_services.live_stream_update(
-            user=request.user, stream_id=id, **body.validated_data
+        return written_stream_response(
+            request,
+            lambda: stream_services.live_stream_update(
+                user=request.user, stream_id=id, **body.validated_data
+            ),
         )
-        return _stream_response(request, stream)
 
     @extend_schema(
         operation_id="live_stream_delete",
@@ -167,8 +172,9 @@ class LiveStreamViewSet(viewsets.GenericViewSet):
         tags=TAGS,
     )
     def start(self, request, id: str):
-        stream = stream_services.live_stream_start(user=request.user, stream_id=id)
-        return _stream_response(request, stream)
+        return written_stream_response(
+            request, lambda: stream_services.live_stream_start(user=request.user, stream_id=id)
+        )
 
     @extend_schema(
         operation_id="live_stream_end",
@@ -183,8 +189,9 @@ class LiveStreamViewSet(viewsets.GenericViewSet):
         tags=TAGS,
     )
     def end(self, request, id: str):
-        stream = stream_services.live_stream_end(user=request.user, stream_id=id)
-        return _stream_response(request, stream)
+        return written_stream_response(
+            request, lambda: stream_services.live_stream_end(user=request.user, stream_id=id)
+        )
 
     @extend_schema(
         operation_id="live_stream_join",
@@ -208,8 +215,9 @@ class LiveStreamViewSet(viewsets.GenericViewSet):
         tags=TAGS,
     )
     def join(self, request, id: str):
-        stream = stream_services.live_stream_join(user=request.user, stream_id=id)
-        return _stream_response(request, stream)
+        return written_stream_response(
+            request, lambda: stream_services.live_stream_join(user=request.user, stream_id=id)
+        )
 
 
 class LiveStreamEventsView(APIView):

@@ -1,5 +1,6 @@
 """Crowdfunding endpoints under /api/v1/live-stream/."""
 
+from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
@@ -20,6 +21,16 @@ from crowdfunding.serializers import (
     FundingReceiptSerializer,
     SupportReceiptSerializer,
 )
+
+
+def written_stream_response(request, write, status_code: int = status.HTTP_200_OK) -> Response:
+    """Answer a write with the stream object as the write left it: read in the write's own
+    transaction, under its row lock, so a delete committed right after it cannot turn the
+    success into a 404. `write` returns the stream."""
+    with transaction.atomic():
+        stream = write()
+        data = stream_object_for(user=request.user, stream_id=stream.pk)
+    return Response(data, status=status_code)
 
 
 class FundedLiveStreamViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -156,5 +167,6 @@ class LiveStreamCrowdfundingViewSet(viewsets.GenericViewSet):
         tags=["Crowdfunding"],
     )
     def cancel(self, request, id: str):
-        stream = services.live_stream_cancel(user=request.user, stream_id=id)
-        return Response(stream_object_for(user=request.user, stream_id=stream.pk))
+        return written_stream_response(
+            request, lambda: services.live_stream_cancel(user=request.user, stream_id=id).stream
+        )

@@ -28,6 +28,7 @@ from livestreams.rules import DUO_TYPES, MAX_TITLE, Action, Role, require, reven
 from livestreams.selectors import rental_duration, stream_is_rentable, stream_role_for
 from livestreams.signals import stream_started
 from notifications.services import Category, NotificationDraft, Type, notifications_create
+from users.locks import wallets_lock
 from users.models import CreditLedgerEntry, User
 from users.services import ledger_post
 
@@ -402,21 +403,6 @@ def replay_rental_refunds_post(
     return len(refunds.charges)
 
 
-def replay_rentals_refund_for_stream(*, stream: LiveStream, now: datetime) -> int:
-    """Refund in full every rental of `stream` whose window is still open (the stream is being
-    deleted; API.md §6). The caller holds the stream's row lock inside its transaction.
-
-    A window that has already closed was watched: it is not refunded and is settled as usual.
-    Returns the count. (Deletion, which also refunds funders, calls the two steps itself so
-    that every wallet is locked once, in id order.)
-    """
-    refunds = replay_rental_refunds_lock(stream=stream, now=now)
-    # Wallets in id order, as every other transaction locks them, so none deadlocks.
-    payees = sorted(refunds.user_ids)
-    list(User.objects.select_for_update().filter(pk__in=payees).order_by("pk").values("pk"))
-    return replay_rental_refunds_post(refunds, stream=stream, now=now)
-
-
 _UNSET = object()
 
 
@@ -461,10 +447,10 @@ def revenue_guest_id(stream: LiveStream) -> str | None:
     return broadcaster.user_id if broadcaster is not None else None
 
 
-def _settle(charge: ReplayRentalCharge, *, now: datetime) -> None:
-    """Pay out one locked, active charge whose window has closed (wallets already locked)."""
+def _settle(charge: ReplayRentalCharge, *, guest_id: str | None, now: datetime) -> None:
+    """Pay out one locked, active charge whose window has closed to its stream's creator and
+    `guest_id` (the guest the caller locked: their wallets are locked already)."""
     stream = charge.rental.stream
-    guest_id = revenue_guest_id(stream)
     creator_share, guest_share = revenue_split(
         price=charge.price, live_stream_type=stream.live_stream_type, has_guest=guest_id is not None
     )
@@ -526,12 +512,11 @@ def replay_revenue_settle(*, now: datetime | None = None, batch: int = REVENUE_B
             )
             if not charges:
                 return settled
-            payees = set()
+            # Each stream's guest is found once; the wallets locked are the ones paid.
+            streams = {charge.rental.stream_id: charge.rental.stream for charge in charges}
+            guests = {pk: revenue_guest_id(stream) for pk, stream in streams.items()}
+            payees = {stream.creator_id for stream in streams.values()} | set(guests.values())
+            wallets_lock(payees)
             for charge in charges:
-                payees.add(charge.rental.stream.creator_id)
-                payees.add(revenue_guest_id(charge.rental.stream))
-            payees.discard(None)
-            list(User.objects.select_for_update().filter(pk__in=payees).order_by("pk").values("pk"))
-            for charge in charges:
-                _settle(charge, now=now)
+                _settle(charge, guest_id=guests[charge.rental.stream_id], now=now)
             settled += len(charges)

@@ -1,5 +1,6 @@
 """Helpers the whole suite shares: a snapshot of every money-bearing row (to assert that a
 refused request changed nothing), tampering with a balance behind the services' back,
+refunding a stream's open rentals at a chosen moment (`rentals_refund`),
 counting the queries a page costs, and running jobs: real `run_worker` processes against the
 test database (`WorkerPool`, the `job_workers` fixture) or every due job in this process
 (`run_due_jobs`)."""
@@ -204,3 +205,15 @@ class WorkerPool:
         for worker_id, log in self.logs.items():
             print(f"--- worker {worker_id}\n{log.read_text(errors='replace')[-4000:]}")
             log.unlink(missing_ok=True)
+
+
+def rentals_refund(*, stream, now) -> int:
+    """Refund every rental of `stream` whose window is open at `now`, as deleting the stream
+    does (the same two steps: lock the rentals and charges, then the renters' wallets, then
+    post the refunds). The caller holds the stream's row lock. Returns the count."""
+    from livestreams.services import replay_rental_refunds_lock, replay_rental_refunds_post
+    from users.locks import wallets_lock
+
+    refunds = replay_rental_refunds_lock(stream=stream, now=now)
+    wallets_lock(refunds.user_ids)
+    return replay_rental_refunds_post(refunds, stream=stream, now=now)

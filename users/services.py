@@ -12,6 +12,7 @@ from allmine.api.errors import Forbidden, InsufficientBalance, InvalidInput
 from allmine.db_router import wrote_for
 from allmine.events import REVOKED_EVENT, publish_on_commit, user_channel
 from users.authentication import TOKEN_VERSION_CLAIM, RefreshToken
+from users.locks import wallet_lock
 from users.models import CreditLedgerEntry, User
 from users.selectors import user_by_identifier
 
@@ -136,7 +137,7 @@ def ledger_post(
     """
     if status not in CreditLedgerEntry.BALANCE_STATUSES:
         raise ValueError(f"a ledger row that moves money cannot be {status}")
-    locked = User.objects.select_for_update().only("id", "credit_balance").get(pk=user_id)
+    locked = wallet_lock(user_id)
     new_balance = locked.credit_balance + amount
     if new_balance < 0:
         raise InsufficientBalance()

@@ -488,10 +488,10 @@ def test_overview_money_per_day_counts_rentals_their_refunds_and_revenue(admin_c
     from livestreams.models import ReplayRentalCharge
     from livestreams.services import (
         replay_rental_create,
-        replay_rentals_refund_for_stream,
         replay_revenue_settle,
     )
     from tests.livestreams.factories import EndedStreamFactory
+    from tests.support import rentals_refund
 
     replay = EndedStreamFactory(replay_credit_price=50)  # solo: 80 % to the creator
     renters = UserFactory.create_batch(3)
@@ -503,7 +503,7 @@ def test_overview_money_per_day_counts_rentals_their_refunds_and_revenue(admin_c
         replay_rental_create(user=renter, stream_id=replay.pk)
     with transaction.atomic():  # the stream is deleted: the open windows are refunded
         locked = LiveStream.objects.select_for_update().get(pk=replay.pk)
-        replay_rentals_refund_for_stream(stream=locked, now=timezone.now())
+        rentals_refund(stream=locked, now=timezone.now())
     assert ReplayRentalCharge.objects.filter(status="refunded").count() == 2
 
     today = money_per_day()[-1]

@@ -14,12 +14,11 @@ from crowdfunding.services import live_stream_cancel, mini_crowd_funding_support
 from livestreams.models import LiveStream, ReplayRentalCharge
 from livestreams.services import (
     replay_rental_create,
-    replay_rentals_refund_for_stream,
     replay_revenue_settle,
 )
 from tests.crowdfunding.factories import ContributionFactory, MiniCrowdFundingFactory
 from tests.livestreams.factories import EndedStreamFactory, LiveStreamFactory, StreamGuestFactory
-from tests.support import money_snapshot, queries_for
+from tests.support import money_snapshot, queries_for, rentals_refund
 from tests.users.factories import UserFactory
 from users.models import CreditLedgerEntry
 from users.services import credits_grant
@@ -63,7 +62,7 @@ def _rent(stream, username: str | None = None, *, now=None) -> ReplayRentalCharg
 def _refund_open_rentals(stream) -> None:
     with transaction.atomic():
         locked = LiveStream.objects.select_for_update().get(pk=stream.pk)
-        replay_rentals_refund_for_stream(stream=locked, now=timezone.now())
+        rentals_refund(stream=locked, now=timezone.now())
 
 
 def _settle_closed_windows() -> None:

@@ -109,6 +109,36 @@ def test_cancel_action_refunds_every_funder(admin_client):
     assert ended.status == LiveStream.Status.ENDED
 
 
+def test_cancel_report_counts_only_what_the_cancel_refunded(admin_client, monkeypatch):
+    """A refund someone else makes while the action runs is not reported as the action's."""
+    from crowdfunding import admin as funding_admin
+    from crowdfunding.services import contribution_refund
+
+    mine = ContributionFactory(amount=60)
+    stream = mine.stream
+    meanwhile = ContributionFactory(stream=stream, amount=25)
+    cancel = funding_admin.live_stream_cancel_by_operator
+
+    def refund_meanwhile_then_cancel(**kwargs):
+        contribution_refund(contribution_id=meanwhile.pk)  # another operator, same moment
+        return cancel(**kwargs)
+
+    monkeypatch.setattr(
+        funding_admin, "live_stream_cancel_by_operator", refund_meanwhile_then_cancel
+    )
+
+    response = admin_client.post(
+        reverse("admin:livestreams_livestream_changelist"),
+        {"action": "cancel_and_refund", "_selected_action": [stream.pk], "post": "yes"},
+        follow=True,
+    )
+
+    messages = [str(m) for m in response.context["messages"]]
+    assert messages == [
+        "Cancelled 1 stream(s) and refunded 60 credits in 1 refund(s) to 1 funder(s)."
+    ]
+
+
 def test_new_minis_only_on_streams_that_take_funding(admin_client):
     open_stream = ContributionFactory().stream
     ended = ContributionFactory(stream__status=LiveStream.Status.ENDED).stream

@@ -9,12 +9,11 @@ from django.utils import timezone
 from livestreams.models import LiveStream, ReplayRental, ReplayRentalCharge
 from livestreams.services import (
     replay_rental_create,
-    replay_rentals_refund_for_stream,
     replay_revenue_settle,
 )
 from tests.crowdfunding.test_ledger_commands import audit
 from tests.livestreams.factories import EndedStreamFactory, StreamGuestFactory
-from tests.support import tamper_balance
+from tests.support import rentals_refund, tamper_balance
 from tests.users.factories import UserFactory
 from users.models import CreditLedgerEntry
 from users.services import credits_grant, ledger_post
@@ -34,7 +33,7 @@ def books():
         credits_grant(user=renter, amount=100)
     replay_rental_create(user=renters[0], stream_id=duo.id, now=now - timedelta(days=2))
     replay_rental_create(user=renters[1], stream_id=solo.id, now=now - timedelta(hours=2))
-    replay_rentals_refund_for_stream(stream=solo, now=now - timedelta(hours=1))
+    rentals_refund(stream=solo, now=now - timedelta(hours=1))
     replay_rental_create(user=renters[2], stream_id=solo.id, now=now)
     replay_revenue_settle(now=now)
     return {

@@ -7,13 +7,12 @@ import pytest
 from django.utils import timezone
 
 from livestreams.models import LiveStream, ReplayRental, ReplayRentalCharge
-from livestreams.services import replay_rentals_refund_for_stream
 from tests.livestreams.factories import (
     BroadcasterFactory,
     EndedStreamFactory,
     StreamGuestFactory,
 )
-from tests.support import money_snapshot
+from tests.support import money_snapshot, rentals_refund
 from tests.users.factories import UserFactory
 from users.models import CreditLedgerEntry
 from users.services import credits_grant
@@ -175,7 +174,7 @@ def test_expired_rental_is_reactivated_in_place(auth_client, viewer, stream, clo
 
 def test_refunded_rental_is_reactivated_in_place(auth_client, viewer, stream, clock):
     first = auth_client.post(rent_url(stream.id)).json()["data"]
-    replay_rentals_refund_for_stream(stream=stream, now=clock.now)
+    rentals_refund(stream=stream, now=clock.now)
     assert auth_client.get(status_url(stream.id)).json()["data"]["replayAccess"]["status"] == (
         "available"
     )
@@ -199,7 +198,7 @@ def test_refund_for_stream_gives_back_open_windows_only(stream, clock):
     replay_rental_create(user=renters[0], stream_id=stream.id, now=clock.now - timedelta(hours=30))
     replay_rental_create(user=renters[1], stream_id=stream.id, now=clock.now - timedelta(hours=1))
 
-    assert replay_rentals_refund_for_stream(stream=stream, now=clock.now) == 1
+    assert rentals_refund(stream=stream, now=clock.now) == 1
 
     closed, open_ = (ReplayRentalCharge.objects.get(rental__user=renter) for renter in renters)
     assert closed.status == "active" and closed.refund_ledger_entry is None

@@ -12,10 +12,10 @@ from livestreams.models import LiveStream, ReplayRentalCharge
 from livestreams.services import (
     replay_rental_create,
     replay_rental_refunds_lock,
-    replay_rentals_refund_for_stream,
     replay_revenue_settle,
 )
 from tests.livestreams.factories import BroadcasterFactory, EndedStreamFactory, StreamGuestFactory
+from tests.support import rentals_refund
 from tests.users.factories import UserFactory
 from users.models import CreditLedgerEntry
 from users.services import credits_grant
@@ -62,6 +62,33 @@ def test_closed_windows_are_settled_once_and_open_ones_wait():
 
 
 @pytest.mark.django_db
+def test_the_guest_is_found_once_per_stream_and_the_wallet_locked_is_the_one_paid(monkeypatch):
+    """The job finds each stream's guest once per batch: the guest whose wallet it locked is
+    the guest it pays, even if the guest it would find changes in between."""
+    from livestreams import services
+
+    now = timezone.now()
+    duo = EndedStreamFactory(live_stream_type=LiveStream.Type.DUO_CROWD, replay_credit_price=50)
+    first_guest = StreamGuestFactory(stream=duo).user
+    later_guest = UserFactory()
+    for hours in (30, 29, 28):
+        replay_rental_create(user=_renter(), stream_id=duo.id, now=now - timedelta(hours=hours))
+    found = []
+
+    def guest_changing_after_the_first_look(stream):
+        found.append(stream.pk)
+        return first_guest.pk if len(found) == 1 else later_guest.pk
+
+    monkeypatch.setattr(services, "revenue_guest_id", guest_changing_after_the_first_look)
+
+    assert replay_revenue_settle(now=now) == 3
+
+    assert found == [duo.pk]
+    assert _revenue(first_guest) == [20, 20, 20] and _revenue(later_guest) == []
+    call_command("audit_ledger")
+
+
+@pytest.mark.django_db
 def test_guest_broadcaster_earns_when_no_guest_was_invited():
     now = timezone.now()
     duo = EndedStreamFactory(live_stream_type=LiveStream.Type.DUO_SELF)
@@ -82,7 +109,7 @@ def test_refunded_charges_are_never_settled():
     now = timezone.now()
     stream = EndedStreamFactory()
     replay_rental_create(user=_renter(), stream_id=stream.id, now=now - timedelta(hours=2))
-    replay_rentals_refund_for_stream(stream=stream, now=now - timedelta(hours=1))
+    rentals_refund(stream=stream, now=now - timedelta(hours=1))
 
     assert replay_revenue_settle(now=now + timedelta(days=2)) == 0
     assert _revenue(stream.creator) == []

@@ -5,9 +5,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from livestreams.services import replay_rental_create, replay_rentals_refund_for_stream
+from livestreams.services import replay_rental_create
 from tests.crowdfunding.factories import ContributionFactory
 from tests.livestreams.factories import EndedStreamFactory
+from tests.support import rentals_refund
 from tests.users.factories import UserFactory
 from users.models import CreditLedgerEntry
 from users.services import credits_grant, ledger_post
@@ -43,7 +44,7 @@ def history(user):
     rent = _at(
         CreditLedgerEntry.objects.get(user=user, type="stream_charge"), day0 + timedelta(days=2)
     )
-    replay_rentals_refund_for_stream(stream=stream, now=day0 + timedelta(days=2, hours=1))
+    rentals_refund(stream=stream, now=day0 + timedelta(days=2, hours=1))
     refund = CreditLedgerEntry.objects.get(user=user, type="stream_charge", status="refunded")
     refund = _at(refund, day0 + timedelta(days=3))
     from django.db import transaction
