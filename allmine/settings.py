@@ -48,6 +48,7 @@ Environment (all optional outside production):
                              and retried: the worker died (default 60)
   QUEUE_STALL_SECONDS        health says `degraded` when a due job waits this long, or no worker
                              has sent a heartbeat for this long (default 300)
+  JOB_RESULTS_KEPT_DAYS      finished job rows (successful or failed) are deleted after (default 7)
 """
 
 import os
@@ -381,7 +382,10 @@ SPECTACULAR_SETTINGS = {
             "name": "Notifications",
             "description": "The inbox, device tokens for push, and live events (SSE).",
         },
-        {"name": "Health", "description": "Reachability of the database and the cache."},
+        {
+            "name": "Health",
+            "description": "Reachability of the database and the cache; the job queue's progress.",
+        },
     ],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -398,6 +402,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "DependencyStateEnum": "allmine.api.health.DEPENDENCY_STATES",
         "ReplicaStateEnum": "allmine.api.health.REPLICA_STATES",
+        "QueueStateEnum": "allmine.api.health.QUEUE_STATES",
         "MiniCrowdFundingStatusEnum": "crowdfunding.models.MiniCrowdFunding.Status",
         "ReplayRentalStatusEnum": "livestreams.selectors.RENTAL_STATES",
         "ReminderStatusEnum": "livestreams.models.Reminder.Status",
@@ -473,6 +478,7 @@ JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 5)
 JOB_RETRY_BASE_SECONDS = env_float("JOB_RETRY_BASE_SECONDS", 10)
 JOB_STALE_SECONDS = env_float("JOB_STALE_SECONDS", 60)
 QUEUE_STALL_SECONDS = env_float("QUEUE_STALL_SECONDS", 300)
+JOB_RESULTS_KEPT_DAYS = env_int("JOB_RESULTS_KEPT_DAYS", 7)
 # Periodic jobs: the workers' clock enqueues each at most once per `every` seconds, across all
 # workers. Each is a sweep: it finds what is due and acts on each row once (row locks).
 CLOCK_JOBS = {
@@ -485,6 +491,7 @@ CLOCK_JOBS = {
         "task": "crowdfunding.tasks.idempotency_keys_purge_job",
         "every": 3600,
     },
+    "job_results_prune": {"task": "allmine.jobs.tasks.job_results_prune", "every": 3600},
     # The clock of API.md §9 (crowdfunding/clock.py): expiry with refunds, funding payouts.
     "live_streams_expire": {
         "task": "crowdfunding.tasks.live_streams_expire_job",

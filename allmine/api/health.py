@@ -5,7 +5,9 @@ that changes nothing and is rolled back, and a cache round trip. 200 with each d
 state when all are up; 503 naming the ones down (`database: read_only` when it answers but
 refuses writes). A read replica is not a dependency the service needs: when it is unreachable
 or lags, reads use the primary (allmine/db_router.py), so health stays 200 and reports
-`"status": "degraded"`.
+`"status": "degraded"`. So does a job queue that has not moved for QUEUE_STALL_SECONDS (no
+live worker, or a due job waiting that long; allmine/jobs/selectors.py): requests are served,
+but the clock (expiry, payouts, settlement, reminders) is late.
 """
 
 import logging
@@ -25,6 +27,7 @@ from allmine.api.envelope import error_messages
 from allmine.api.middleware import RETRY_AFTER_SECONDS
 from allmine.api.schema import envelope_responses
 from allmine.db_router import LAGGING, replica_configured, replica_state
+from allmine.jobs.selectors import STALLED, queue_state
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +38,8 @@ READ_ONLY = "read_only"  # only in 503 answers: reachable, but a write fails
 DEPENDENCY_STATES = [(OK, OK), (UNAVAILABLE, UNAVAILABLE)]
 # `ReplicaStateEnum`: a lagging replica is not read from either.
 REPLICA_STATES = [(OK, OK), (LAGGING, LAGGING), (UNAVAILABLE, UNAVAILABLE)]
+# `QueueStateEnum`.
+QUEUE_STATES = [(OK, OK), (STALLED, STALLED)]
 DEGRADED = "degraded"
 
 
@@ -49,16 +54,32 @@ class HealthChecksSerializer(serializers.Serializer):
         ),
     )
     cache = serializers.ChoiceField(choices=DEPENDENCY_STATES)
+    queue = serializers.ChoiceField(
+        choices=QUEUE_STATES,
+        help_text=(
+            "The job queue: `stalled` when the oldest due job has waited longer than "
+            "QUEUE_STALL_SECONDS, or no worker has sent a heartbeat for that long while work is "
+            "due (periodic jobs always are)."
+        ),
+    )
 
 
 class HealthSerializer(serializers.Serializer):
     status = serializers.CharField(
         help_text=(
             '"ok", or "degraded" when the read replica is lagging or unavailable (the service '
-            "works, reading from the primary). A failing database or cache answers 503."
+            "works, reading from the primary) or the job queue is stalled (the service works, "
+            "its clock is late). A failing database or cache answers 503."
         )
     )
     checks = HealthChecksSerializer()
+    queueDelaySeconds = serializers.FloatField(
+        allow_null=True,
+        help_text="How long the oldest due job has waited to be run; null when none is due.",
+    )
+    queueWorkers = serializers.IntegerField(
+        help_text="Job workers that sent a heartbeat within QUEUE_STALL_SECONDS."
+    )
     replicaLagSeconds = serializers.FloatField(
         required=False,
         allow_null=True,
@@ -117,13 +138,13 @@ class HealthView(APIView):
 
     @extend_schema(
         operation_id="health",
-        summary="Database and cache reachability",
+        summary="Database and cache reachability, job queue progress",
         description=(
             "No authentication and no throttle. 200 when the database answers and takes "
             "writes and the cache answers; 503 otherwise, with one entry in `errors` per "
             'dependency that is down (`"database: unavailable"`, `"database: read_only"`, '
-            '`"cache: unavailable"`). A lagging or unavailable read replica is not an outage: '
-            '200 with `"status": "degraded"`.'
+            '`"cache: unavailable"`). A lagging or unavailable read replica, or a stalled job '
+            'queue, is not an outage: 200 with `"status": "degraded"`.'
         ),
         responses=envelope_responses(200, HealthSerializer, errors=(503,)),
         auth=[],
@@ -143,8 +164,15 @@ class HealthView(APIView):
                 status=status.HTTP_503_SERVICE_UNAVAILABLE,
                 headers={"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"},
             )
-        data = {"status": OK, "checks": checks}
+        queue = queue_state()
+        checks["queue"] = queue.state
+        degraded = queue.state != OK or (replica is not None and not replica.usable)
+        data = {
+            "status": DEGRADED if degraded else OK,
+            "checks": checks,
+            "queueDelaySeconds": queue.delay_seconds,
+            "queueWorkers": queue.workers,
+        }
         if replica is not None:
-            data["status"] = OK if replica.usable else DEGRADED
             data["replicaLagSeconds"] = replica.lag_seconds
         return Response(data, headers={"Cache-Control": "no-store"})

@@ -1,4 +1,5 @@
-"""GET /api/v1/health: dependency reachability in the envelope, for load balancers."""
+"""GET /api/v1/health: dependency reachability in the envelope, for load balancers; the job
+queue's progress (tests/jobs/test_health_queue.py has the stalled queue)."""
 
 import re
 from unittest import mock
@@ -6,13 +7,20 @@ from unittest import mock
 import pytest
 from django.db import OperationalError, connection, connections
 from django.test.utils import override_settings
+from django.utils import timezone
 
 from allmine.db_router import ReplicaState
+from allmine.jobs.clock import heartbeat
 
 URL = "/api/v1/health"
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def a_worker_is_running():
+    heartbeat("worker-1", timezone.now())
 
 
 def test_all_up_is_200_envelope(api_client):
@@ -23,7 +31,12 @@ def test_all_up_is_200_envelope(api_client):
     assert list(body) == ["isSuccess", "statusCode", "data", "errors", "timestamp"]
     assert body["isSuccess"] is True
     assert body["statusCode"] == 200
-    assert body["data"] == {"status": "ok", "checks": {"database": "ok", "cache": "ok"}}
+    assert body["data"] == {
+        "status": "ok",
+        "checks": {"database": "ok", "cache": "ok", "queue": "ok"},
+        "queueDelaySeconds": None,
+        "queueWorkers": 1,
+    }
     assert body["errors"] == []
     assert DATE_RE.match(body["timestamp"])
     assert response["Cache-Control"] == "no-store"
@@ -163,7 +176,9 @@ class TestWithAReadReplica:
         assert response.status_code == 200
         assert response.json()["data"] == {
             "status": "ok",
-            "checks": {"database": "ok", "replica": "ok", "cache": "ok"},
+            "checks": {"database": "ok", "replica": "ok", "cache": "ok", "queue": "ok"},
+            "queueDelaySeconds": None,
+            "queueWorkers": 1,
             "replicaLagSeconds": 0.0,
         }
 
@@ -175,7 +190,9 @@ class TestWithAReadReplica:
         assert response.status_code == 200
         assert response.json()["data"] == {
             "status": "degraded",
-            "checks": {"database": "ok", "replica": state, "cache": "ok"},
+            "checks": {"database": "ok", "replica": state, "cache": "ok", "queue": "ok"},
+            "queueDelaySeconds": None,
+            "queueWorkers": 1,
             "replicaLagSeconds": lag,
         }
 
