@@ -3,8 +3,10 @@ QUEUE_STALL_SECONDS — a due job waiting that long, or no live worker while wor
 and `ok` once a worker runs it."""
 
 from datetime import timedelta
+from unittest import mock
 
 import pytest
+from django.db import DatabaseError
 from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
@@ -86,6 +88,14 @@ class TestQueueState:
         later.enqueue(str(tmp_path / "runs"), "later")
 
         assert queue_report(api_client)["delay"] is None
+
+    def test_an_unreadable_queue_is_stalled_not_a_500(self, api_client):
+        with mock.patch(
+            "allmine.api.health.queue_state", side_effect=DatabaseError("no such table")
+        ):
+            report = queue_report(api_client)
+
+        assert report == {"status": "degraded", "queue": "stalled", "delay": None, "workers": 0}
 
     @pytest.mark.parametrize("jobs", [1, 30])
     def test_costs_two_queries_however_many_jobs_wait(
