@@ -30,22 +30,19 @@ def test_replay_revenue_settles_with_nobody_running_a_command(job_workers, setti
     charge = ReplayRentalCharge.objects.get()
 
     job_workers.start(2)  # the settings' own CLOCK_JOBS
-    wait_for(
-        lambda: (
-            ReplayRentalCharge.objects.get(pk=charge.pk).status == ReplayRentalCharge.Status.SETTLED
-        )
+    settled_by_a_job = DBTaskResult.objects.filter(
+        task_path="livestreams.tasks.replay_revenue_settle_job",
+        status=TaskResultStatus.SUCCESSFUL,
+        return_value=1,  # how many it settled
     )
+    wait_for(settled_by_a_job.exists)
 
+    assert ReplayRentalCharge.objects.get(pk=charge.pk).status == ReplayRentalCharge.Status.SETTLED
     revenue = CreditLedgerEntry.objects.filter(user=stream.creator, type="stream_revenue")
     assert list(revenue.values_list("amount", flat=True)) == [40]  # solo: 80 %, once
+    assert settled_by_a_job.count() == 1
     schedule = PeriodicJob.objects.get(name="replay_revenue_settle")
     assert schedule.task_path == "livestreams.tasks.replay_revenue_settle_job"
-    assert (
-        DBTaskResult.objects.filter(
-            task_path=schedule.task_path, status=TaskResultStatus.SUCCESSFUL, return_value=1
-        ).count()
-        == 1
-    )
 
 
 @pytest.mark.django_db
