@@ -59,6 +59,7 @@ def asgi_server(**env: str):
             log.seek(0)
             return log.read().decode()
 
+        logged.pid = process.pid
         yield port, logged
     finally:
         process.terminate()

@@ -107,6 +107,26 @@ def test_heartbeats_arrive_on_an_idle_stream(live):
     idle.close()
 
 
+def test_open_streams_hold_no_thread_each(live):
+    """Django gives each ASGI request a thread for its lifetime; event streams opt out
+    (allmine/asgi.py), so thirty open streams cost the server no more threads than one."""
+    from pathlib import Path
+
+    port, logged = live
+    stream = LiveStreamFactory()
+
+    def threads() -> int:
+        status = Path(f"/proc/{logged.pid}/status").read_text()
+        return int(next(line for line in status.splitlines() if line.startswith("Threads:"))[8:])
+
+    first = open_stream(port, stream)
+    with_one = threads()
+    more = [open_stream(port, stream) for _ in range(30)]
+    assert threads() <= with_one + 2
+    for opened in [first, *more]:
+        opened.close()
+
+
 def test_unknown_and_malformed_streams_are_refused(live):
     port, _ = live
     missing = EventStream(port, f"/api/v1/live-stream/{'f' * 24}/events")
