@@ -24,6 +24,28 @@ class ReadOnlyAdminMixin:
         return False
 
 
+class ManagedCatalogueMixin:
+    """A catalogue operators edit (credit packages, gift types): adding, changing and deleting
+    need the model's own named permission (`manage_permission`), not just the default ones."""
+
+    manage_permission = ""
+
+    def _may_manage(self, request) -> bool:
+        return request.user.has_perm(self.manage_permission)
+
+    def has_add_permission(self, request) -> bool:
+        return self._may_manage(request)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self._may_manage(request)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self._may_manage(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self._may_manage(request) or super().has_view_permission(request, obj)
+
+
 class SaveChangedFieldsMixin:
     """On change, write only the columns the form changed (and the `updated_at` stamps).
 

@@ -376,12 +376,17 @@ SPECTACULAR_SETTINGS = {
         {"name": "Live Streams", "description": "Scheduling, running and reading live streams."},
         {"name": "Crowdfunding", "description": "Funding streams and their mini crowd fundings."},
         {"name": "Replay Rentals", "description": "Renting and watching a stream's recording."},
-        {"name": "Wallet", "description": "The caller's profile, balance and credit movements."},
         {"name": "Reminders", "description": "Being reminded when a scheduled stream starts."},
         {
             "name": "Notifications",
             "description": "The inbox, device tokens for push, and live events (SSE).",
         },
+        {
+            "name": "Wallet",
+            "description": "The caller's profile, balance and credit movements; credit "
+            "packages, store purchases and transfers.",
+        },
+        {"name": "Gifts", "description": "Gifts sent on live streams and their statistics."},
         {
             "name": "Health",
             "description": "Reachability of the database and the cache; the job queue's progress.",
@@ -419,6 +424,13 @@ DEFAULT_THUMBNAIL_URL = os.environ.get(
 )
 # An ended, recorded stream's recording is published at RECORDING_BASE_URL/<channel name>.mp4.
 RECORDING_BASE_URL = os.environ.get("RECORDING_BASE_URL", "https://cdn.allmine.example/recordings")
+
+# The store webhook (POST /api/v1/webhooks/revenuecat) is accepted only with this value in
+# `Authorization` (as is or after `Bearer `); unset, every delivery is refused (401).
+REVENUECAT_WEBHOOK_SECRET = os.environ.get("REVENUECAT_WEBHOOK_SECRET", "")
+# POST /api/v1/credit-packages/purchase credits a package without a store: dev, test and the
+# demo only. Off, that URL is a 404.
+ALLOW_TEST_PURCHASES = env_bool("ALLOW_TEST_PURCHASES", False)
 
 # One line per request (`allmine.request`) and every other record, each with the request id.
 # Tokens and passwords are never logged: only method, path (no query string), status, time.

@@ -16,9 +16,9 @@ from crowdfunding.models import (
     MiniCrowdFunding,
     MiniCrowdFundingSupport,
 )
-from livestreams.models import LiveStream, ReplayRental, ReplayRentalCharge
+from livestreams.models import Gift, LiveStream, ReplayRental, ReplayRentalCharge
 from livestreams.rules import revenue_split
-from users.models import CreditLedgerEntry, User
+from users.models import CreditLedgerEntry, CreditTransfer, StoreEvent, User
 
 DEBIT_TYPES = {
     Contribution: CreditLedgerEntry.Type.STREAM_FUNDING_CONTRIBUTION,
@@ -177,12 +177,13 @@ def _rental_records() -> Iterator[str]:
             orphans = orphans.exclude(
                 Exists(ReplayRentalCharge.objects.filter(**{name: OuterRef("pk")}))
             )
-            if entry_type == revenue_type:  # or a funding payout's share
-                orphans = orphans.exclude(
-                    Exists(FundingPayout.objects.filter(**{name: OuterRef("pk")}))
-                )
+            if entry_type == revenue_type:  # or a funding payout's or a gift's share
+                for payer in (FundingPayout, Gift):
+                    orphans = orphans.exclude(
+                        Exists(payer.objects.filter(**{name: OuterRef("pk")}))
+                    )
         for pk in orphans.order_by("pk").values_list("pk", flat=True):
-            yield f"ledger entry {pk}: {entry_type} row without its rental charge or payout"
+            yield f"ledger entry {pk}: {entry_type} row without its rental charge, payout or gift"
 
     current = ReplayRentalCharge.objects.filter(
         rental=OuterRef("pk"), rented_at=OuterRef("rented_at"), expires_at=OuterRef("expires_at")
@@ -250,6 +251,100 @@ def _funding_payouts() -> Iterator[str]:
             )
 
 
+def _purchase_records() -> Iterator[str]:
+    """Every purchased credit comes from one store event, every store refund takes back that
+    purchase's credits, and no `credit_purchase` row exists without its event."""
+    purchase_type = CreditLedgerEntry.Type.CREDIT_PURCHASE
+    credited = StoreEvent.objects.filter(outcome=StoreEvent.Outcome.CREDITED).filter(
+        ~Q(ledger_entry__user=F("user"))
+        | ~Q(ledger_entry__amount=F("credits"))
+        | ~Q(ledger_entry__type=purchase_type)
+        | ~Q(ledger_entry__status=CreditLedgerEntry.Status.COMPLETED)
+    )
+    for event_id in credited.order_by("pk").values_list("event_id", flat=True):
+        yield f"store event {event_id}: credited without a matching {purchase_type} row"
+    refunded = StoreEvent.objects.filter(outcome=StoreEvent.Outcome.REFUNDED).filter(
+        Q(refund_of__isnull=True)
+        | ~Q(refund_of__outcome=StoreEvent.Outcome.CREDITED)
+        | ~Q(refund_of__user=F("user"))
+        | ~Q(credits=F("refund_of__credits"))
+        | ~Q(ledger_entry__user=F("user"))
+        | ~Q(ledger_entry__amount=-F("credits"))
+        | ~Q(ledger_entry__type=purchase_type)
+        | ~Q(ledger_entry__status=CreditLedgerEntry.Status.REFUNDED)
+    )
+    for event_id in refunded.order_by("pk").values_list("event_id", flat=True):
+        yield f"store event {event_id}: refunded without a matching refund row"
+    orphans = CreditLedgerEntry.objects.filter(type=purchase_type).exclude(
+        Exists(StoreEvent.objects.filter(ledger_entry=OuterRef("pk")))
+    )
+    for pk in orphans.order_by("pk").values_list("pk", flat=True):
+        yield f"ledger entry {pk}: {purchase_type} row without its store event"
+
+
+def _transfer_records() -> Iterator[str]:
+    """Each transfer is one debit of the sender and one credit of the recipient, equal."""
+    sent_type = CreditLedgerEntry.Type.CREDIT_TRANSFER_SENT
+    received_type = CreditLedgerEntry.Type.CREDIT_TRANSFER_RECEIVED
+    bad = CreditTransfer.objects.filter(
+        ~Q(sent_entry__user=F("sender"))
+        | ~Q(sent_entry__amount=-F("amount"))
+        | ~Q(sent_entry__type=sent_type)
+        | ~Q(received_entry__user=F("recipient"))
+        | ~Q(received_entry__amount=F("amount"))
+        | ~Q(received_entry__type=received_type)
+    )
+    for pk in bad.order_by("pk").values_list("pk", flat=True):
+        yield f"credit transfer {pk}: its two ledger rows do not match it"
+    for entry_type, name in ((sent_type, "sent_entry"), (received_type, "received_entry")):
+        orphans = CreditLedgerEntry.objects.filter(type=entry_type).exclude(
+            Exists(CreditTransfer.objects.filter(**{name: OuterRef("pk")}))
+        )
+        for pk in orphans.order_by("pk").values_list("pk", flat=True):
+            yield f"ledger entry {pk}: {entry_type} row without its transfer"
+
+
+def _gift_records() -> Iterator[str]:
+    """Each gift is its sender's `gift_spend` debit and §7's split of it paid as revenue."""
+    spend_type = CreditLedgerEntry.Type.GIFT_SPEND
+    revenue_type = CreditLedgerEntry.Type.STREAM_REVENUE
+    bad_debits = Gift.objects.filter(
+        ~Q(spend_entry__user=F("sender"))
+        | ~Q(spend_entry__amount=-F("amount"))
+        | ~Q(spend_entry__type=spend_type)
+        | ~Q(spend_entry__stream_id=F("stream_id"))
+    )
+    for pk in bad_debits.order_by("pk").values_list("pk", flat=True):
+        yield f"gift {pk}: no matching {spend_type} debit"
+    gifts = Gift.objects.values_list(
+        "pk", "amount", "stream__live_stream_type", "stream__creator_id", "guest_id",
+        "creator_share", "guest_share",
+        "creator_revenue_entry__user_id", "creator_revenue_entry__amount",
+        "creator_revenue_entry__type", "guest_revenue_entry__user_id",
+        "guest_revenue_entry__amount", "guest_revenue_entry__type",
+    )  # fmt: skip
+    for row in gifts.order_by("pk").iterator(chunk_size=2000):
+        pk, amount, kind, creator_id, guest_id, creator_share, guest_share, *entries = row
+        expected = revenue_split(
+            price=amount, live_stream_type=kind, has_guest=guest_id is not None
+        )
+        paid = [
+            (entries[0], entries[1], entries[2]) if entries[1] is not None else None,
+            (entries[3], entries[4], entries[5]) if entries[4] is not None else None,
+        ]
+        wanted = [
+            (creator_id, expected[0], revenue_type) if expected[0] else None,
+            (guest_id, expected[1], revenue_type) if expected[1] else None,
+        ]
+        if (creator_share, guest_share) != expected or paid != wanted:
+            yield f"gift {pk}: revenue {paid} does not match the split {wanted} of {amount}"
+    orphans = CreditLedgerEntry.objects.filter(type=spend_type).exclude(
+        Exists(Gift.objects.filter(spend_entry=OuterRef("pk")))
+    )
+    for pk in orphans.order_by("pk").values_list("pk", flat=True):
+        yield f"ledger entry {pk}: {spend_type} row without its gift"
+
+
 def ledger_mismatches() -> Iterator[str]:
     """Every disagreement between stored totals, money records and the ledger."""
     yield from _balances()
@@ -257,3 +352,6 @@ def ledger_mismatches() -> Iterator[str]:
     yield from _money_records()
     yield from _rental_records()
     yield from _funding_payouts()
+    yield from _purchase_records()
+    yield from _transfer_records()
+    yield from _gift_records()

@@ -48,6 +48,7 @@ from crowdfunding.models import (
 from livestreams.clock import expiry_deadline, payout_due_at
 from livestreams.models import (
     Broadcaster,
+    Gift,
     Interest,
     LiveStream,
     ReplayRental,
@@ -57,7 +58,7 @@ from livestreams.models import (
 from livestreams.rules import mini_status, replay_is_rentable, revenue_split
 from livestreams.selectors import rental_duration
 from livestreams.services import channel_name_for, channel_slug
-from users.models import CreditLedgerEntry, Media, User
+from users.models import CreditLedgerEntry, CreditTransfer, Media, StoreEvent, User
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "allmine-demo-2026"
@@ -440,6 +441,13 @@ def delete_seed_data(progress: Progress | None = None) -> dict[str, int]:
             ),
         )
         raw("rentals", ReplayRental.objects.filter(Q(user__in=users) | Q(stream__in=streams)))
+        gifts = Gift.objects.filter(Q(sender__in=users) | Q(stream__in=streams))
+        raw("gifts", gifts)
+        raw("store events", StoreEvent.objects.filter(user__in=users))
+        raw(
+            "credit transfers",
+            CreditTransfer.objects.filter(Q(sender__in=users) | Q(recipient__in=users)),
+        )
         raw("ledger", CreditLedgerEntry.objects.filter(user__in=users))
         raw("guests", StreamGuest.objects.filter(Q(user__in=users) | Q(stream__in=streams)))
         raw("broadcasters", Broadcaster.objects.filter(Q(user__in=users) | Q(stream__in=streams)))
@@ -1025,6 +1033,7 @@ class DemoSeeder:
             ("broadcasters", Broadcaster, self._broadcaster_rows(), len(self.broadcasters)),
             ("mini crowd fundings", MiniCrowdFunding, self._mini_rows(), len(self.minis)),
             ("credit ledger", CreditLedgerEntry, self._ledger_rows(), len(self.ledger)),
+            ("store events", StoreEvent, self._store_event_rows(), self._purchase_count()),
             ("contributions", Contribution, self._contribution_rows(), len(self.contributions)),
             ("mini supports", MiniCrowdFundingSupport, self._support_rows(), len(self.supports)),
             ("replay rentals", ReplayRental, self._rental_rows(), len(self.rentals)),
@@ -1196,6 +1205,30 @@ class DemoSeeder:
                 description=description.format(stream_id=e.stream_id),
                 stream_id=e.stream_id,
                 created_at=self.dt(e.at),
+            )
+
+    def _purchases(self) -> Iterator[LedgerEvent]:
+        return (e for e in self.ledger if e.type == CreditLedgerEntry.Type.CREDIT_PURCHASE)
+
+    def _purchase_count(self) -> int:
+        return sum(1 for _ in self._purchases())
+
+    def _store_event_rows(self) -> Iterator[StoreEvent]:
+        """Each purchase as the store event that credited it (a test-store purchase, as
+        `users.purchases.credit_package_test_purchase` records one)."""
+        for e in self._purchases():
+            yield StoreEvent(
+                event_id=f"seed-{e.id}",
+                event_type="TEST_PURCHASE",
+                app_user_id=self.users[e.user].id,
+                transaction_id=f"seed-{e.id}",
+                user_id=self.users[e.user].id,
+                outcome=StoreEvent.Outcome.CREDITED,
+                detail=f"{e.amount} credits",
+                credits=e.amount,
+                ledger_entry_id=e.id,
+                payload={"store": "TEST", "seeded": True},
+                received_at=self.dt(e.at),
             )
 
     def _funding_fields(self, f: FundingPlan) -> dict:

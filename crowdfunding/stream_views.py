@@ -236,13 +236,15 @@ class LiveStreamEventsView(APIView):
             '"collectedFunding", "fundingGoal", "fundingPercentage", '
             '"miniCrowdFundings": [{"_id", "collected", "goal", "percentage", '
             '"status"}]}` after every fund, support and refund; `status` `{"streamId", '
-            '"status", "isDeleted"}` on start, end, cancel, expiry and deletion. Each '
+            '"status", "isDeleted"}` on start, end, cancel, expiry and deletion; `gift` '
+            '`{"streamId", "giftId", "giftTypeId", "name", "creditAmount", "senderId", '
+            '"senderUsername", "createdAt"}` for every gift sent. Each '
             "has an `id` for `Last-Event-ID`; a `: heartbeat` comment comes every 15 s."
         ),
         parameters=[STREAM_ID_PARAMETER, LAST_EVENT_ID_PARAMETER],
         responses={
             (200, EVENT_STREAM): event_stream_schema(
-                "An open event stream of `funding` and `status` events."
+                "An open event stream of `funding`, `status` and `gift` events."
             ),
         },
         tags=TAGS,

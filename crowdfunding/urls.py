@@ -14,8 +14,28 @@ from crowdfunding.replay_views import (
 )
 from crowdfunding.stream_views import LiveStreamEventsView, LiveStreamViewSet
 from crowdfunding.views import FundedLiveStreamViewSet, LiveStreamCrowdfundingViewSet
+from crowdfunding.wallet_views import (
+    CreditPackageDetailView,
+    CreditPackageListView,
+    CreditTransferView,
+    GiftCreateView,
+    GiftStatisticsView,
+    GiftTypeListView,
+    RevenueCatWebhookView,
+    TestPurchaseView,
+)
 
 urlpatterns = [
+    # Money in and between people (API.md §12): `purchase` before `<id>`.
+    path("credit-packages", CreditPackageListView.as_view(), name="credit-packages"),
+    path("credit-packages/purchase", TestPurchaseView.as_view(), name="credit-packages-purchase"),
+    path(
+        "credit-packages/<str:id>", CreditPackageDetailView.as_view(), name="credit-package-detail"
+    ),
+    path("webhooks/revenuecat", RevenueCatWebhookView.as_view(), name="webhooks-revenuecat"),
+    path("messages/credit-transfer", CreditTransferView.as_view(), name="messages-credit-transfer"),
+    path("gifts/gift-types", GiftTypeListView.as_view(), name="gifts-gift-types"),
+    path("gifts/create", GiftCreateView.as_view(), name="gifts-create"),
     # Fixed paths first: no `live-stream/<id>` route may swallow them.
     path(
         "live-stream/funded",
@@ -96,6 +116,11 @@ urlpatterns = [
         "live-stream/<str:id>/reminder",
         ReminderView.as_view(),
         name="live-stream-reminder",
+    ),
+    path(
+        "live-stream/<str:id>/gift-statistics",
+        GiftStatisticsView.as_view(),
+        name="live-stream-gift-statistics",
     ),
     path(
         "live-stream/<str:id>/fund",

@@ -17,6 +17,7 @@ from django.utils.text import Truncator
 
 from allmine.admin_mixins import (
     DateRangeFilter,
+    ManagedCatalogueMixin,
     MoneyTotalsMixin,
     ReadOnlyAdminMixin,
     SaveChangedFieldsMixin,
@@ -27,6 +28,8 @@ from allmine.admin_mixins import (
 from allmine.ids import is_object_id
 from livestreams.models import (
     Broadcaster,
+    Gift,
+    GiftType,
     LiveStream,
     Reminder,
     ReplayRental,
@@ -314,3 +317,44 @@ class ReminderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["status"]
     search_fields = ["user__username", "stream__id", "stream__title"]
     list_select_related = ["user", "stream"]
+
+
+@admin.register(GiftType)
+class GiftTypeAdmin(ManagedCatalogueMixin, SaveChangedFieldsMixin, admin.ModelAdmin):
+    """Gifts on offer during live streams. Retire one with `is_active` (a type that was ever
+    sent cannot be deleted: its gifts point to it)."""
+
+    manage_permission = "livestreams.manage_gift_types"
+    list_display = ("name", "credit_amount", "is_active", "icon_url")
+    list_filter = ("is_active",)
+    search_fields = ("=id", "name")
+    list_select_related = ()
+    readonly_fields = ("id", "created_at", "updated_at")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+
+@admin.register(Gift)
+class GiftAdmin(MoneyTotalsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Gifts sent: the price, and the shares paid to the creator and the guest (the platform
+    keeps the rest)."""
+
+    list_display = (
+        "created", "gift_type", "stream", "sender", "amount", "creator_share", "guest_share",
+    )  # fmt: skip
+    list_display_links = ("created",)
+    list_filter = ("gift_type", ("created_at", DateRangeFilter))
+    search_fields = ("=id", "=stream__id", "stream__title", "sender__username")
+    list_select_related = ("gift_type", "stream", "sender")
+    list_per_page = 50
+    money_totals = (
+        ("Gifts", Count("pk")),
+        ("Credits spent", Sum("amount")),
+        ("Paid to creators", Sum("creator_share")),
+        ("Paid to guests", Sum("guest_share")),
+    )
+    readonly_fields = [
+        "id", "gift_type", "stream", "sender", "amount", "spend_entry", "creator_share",
+        "creator_revenue_entry", "guest", "guest_share", "guest_revenue_entry", "created_at",
+    ]  # fmt: skip
+
+    created = datetime_column("created_at", "Created")

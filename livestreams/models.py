@@ -378,3 +378,83 @@ class Reminder(models.Model):
     def scheduled_for(self, planned_start_date):
         """When a BEFORE_START reminder fires for this planned start; None for ON_START."""
         return None if self.minute == 0 else planned_start_date - self.lead
+
+
+class GiftType(models.Model):
+    """A gift a viewer can send during a live stream, for `credit_amount` credits (API.md §12).
+    Operators manage them in the admin (permission `livestreams.manage_gift_types`)."""
+
+    id = ObjectIdField(primary_key=True)
+    name = models.CharField(max_length=60, unique=True)
+    credit_amount = models.PositiveIntegerField()
+    icon_url = models.URLField(max_length=500, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = UpdatedAtField()
+
+    class Meta:
+        ordering = ["credit_amount", "id"]
+        permissions = [("manage_gift_types", "Can manage gift types")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(credit_amount__gte=1), name="gift_type_amount_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.credit_amount} credits)"
+
+
+class Gift(models.Model):
+    """One gift sent on an active stream: the sender's `gift_spend` debit of `amount` and, in
+    the same transaction, the shares of §7's split paid as `stream_revenue` to the creator and
+    the guest; the platform keeps `amount - creator_share - guest_share`."""
+
+    id = ObjectIdField(primary_key=True)
+    gift_type = models.ForeignKey(GiftType, on_delete=models.PROTECT, related_name="gifts")
+    stream = models.ForeignKey(LiveStream, on_delete=models.PROTECT, related_name="gifts")
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="gifts_sent"
+    )
+    amount = models.PositiveIntegerField()
+    spend_entry = models.OneToOneField(
+        "users.CreditLedgerEntry", on_delete=models.PROTECT, related_name="gift"
+    )
+    creator_share = models.PositiveIntegerField(default=0)
+    creator_revenue_entry = models.OneToOneField(
+        "users.CreditLedgerEntry",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="gift_creator_share",
+    )
+    guest = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    guest_share = models.PositiveIntegerField(default=0)
+    guest_revenue_entry = models.OneToOneField(
+        "users.CreditLedgerEntry",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="gift_guest_share",
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # A stream's gift statistics: counts by type.
+            models.Index(fields=["stream", "gift_type"], name="gift_stream_type_idx"),
+            models.Index(fields=["created_at", "id"], name="gift_created_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=1), name="gift_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(creator_share__lte=models.F("amount") - models.F("guest_share")),
+                name="gift_shares_within_amount",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gift_type.name} on “{self.stream.title}” from {self.sender.username}"

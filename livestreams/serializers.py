@@ -360,3 +360,47 @@ class ReminderSerializer(serializers.Serializer):
             ),
             "status": reminder.status,
         }
+
+
+class GiftTypeSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    creditAmount = serializers.IntegerField(source="credit_amount", min_value=1)
+    iconUrl = serializers.CharField(source="icon_url", allow_null=True)
+
+    def to_representation(self, gift_type):
+        return {
+            "id": gift_type.pk,
+            "name": gift_type.name,
+            "creditAmount": gift_type.credit_amount,
+            "iconUrl": gift_type.icon_url or None,
+        }
+
+
+class GiftInputSerializer(serializers.Serializer):
+    giftTypeId = StrictCharField(help_text="An active gift type's id.")
+    liveStreamId = StrictCharField(help_text="The active stream the gift is sent on.")
+
+
+class GiftReceiptSerializer(serializers.Serializer):
+    giftId = serializers.CharField(source="gift.pk")
+    giftTypeId = serializers.CharField(source="gift.gift_type_id")
+    liveStreamId = serializers.CharField(source="gift.stream_id")
+    creditAmount = serializers.IntegerField(source="gift.amount", min_value=1)
+    creditBalance = serializers.IntegerField(
+        source="credit_balance", help_text="The sender's balance afterwards."
+    )
+    createdAt = ApiDateTimeField(source="gift.created_at")
+
+
+class GiftTypeCountSerializer(serializers.Serializer):
+    giftTypeId = serializers.CharField()
+    name = serializers.CharField()
+    creditAmount = serializers.IntegerField(min_value=1)
+    count = serializers.IntegerField(min_value=1)
+
+
+class GiftStatisticsSerializer(serializers.Serializer):
+    liveStreamId = serializers.CharField(source="stream_id")
+    totalCount = serializers.IntegerField(source="total_count", min_value=0)
+    giftTypeCounts = GiftTypeCountSerializer(source="type_counts", many=True)

@@ -34,6 +34,8 @@ class Notification(models.Model):
         MINI_GOAL_REACHED = "mini_goal_reached", "Mini goal reached"
         FUNDING_PAYOUT = "funding_payout", "Funding payout"
         REPLAY_REVENUE = "replay_revenue", "Replay revenue"
+        CREDIT_TRANSFER_SENT = "credit_transfer_sent", "Credits sent"
+        CREDIT_TRANSFER_RECEIVED = "credit_transfer_received", "Credits received"
 
     id = ObjectIdField(primary_key=True)
     user = models.ForeignKey(

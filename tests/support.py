@@ -30,8 +30,8 @@ from crowdfunding.models import (
     MiniCrowdFunding,
     MiniCrowdFundingSupport,
 )
-from livestreams.models import LiveStream, ReplayRental, ReplayRentalCharge
-from users.models import CreditLedgerEntry, User
+from livestreams.models import Gift, LiveStream, ReplayRental, ReplayRentalCharge
+from users.models import CreditLedgerEntry, CreditTransfer, StoreEvent, User
 
 
 def money_snapshot() -> dict:
@@ -47,6 +47,9 @@ def money_snapshot() -> dict:
             ReplayRental.objects.values_list("pk", "status", "price", "rented_at", "expires_at")
         ),
         "rental_charges": sorted(ReplayRentalCharge.objects.values_list("pk", "status", "price")),
+        "store_events": sorted(StoreEvent.objects.values_list("event_id", "outcome", "credits")),
+        "transfers": sorted(CreditTransfer.objects.values_list("pk", "amount")),
+        "gifts": sorted(Gift.objects.values_list("pk", "amount")),
         "replay_settings": sorted(
             LiveStream.objects.values_list(
                 "pk", "is_active_replay_on_creator_profile", "replay_credit_price"

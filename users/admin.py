@@ -10,13 +10,14 @@ from django.utils.html import format_html
 
 from allmine.admin_mixins import (
     DateRangeFilter,
+    ManagedCatalogueMixin,
     MoneyTotalsMixin,
     ReadOnlyAdminMixin,
     SaveChangedFieldsMixin,
     datetime_column,
 )
 from allmine.ids import is_object_id
-from users.models import CreditLedgerEntry, Media, User
+from users.models import CreditLedgerEntry, CreditPackage, CreditTransfer, Media, StoreEvent, User
 
 
 @admin.register(Media)
@@ -162,3 +163,55 @@ class CreditLedgerEntryAdmin(MoneyTotalsMixin, ReadOnlyAdminMixin, admin.ModelAd
     @admin.display(description="Amount", ordering="amount")
     def signed_amount(self, obj: CreditLedgerEntry) -> str:
         return f"{obj.amount:+d}"
+
+
+@admin.register(CreditPackage)
+class CreditPackageAdmin(ManagedCatalogueMixin, SaveChangedFieldsMixin, admin.ModelAdmin):
+    """Packages on sale in the stores. Retire one with `is_active` (a package that was ever
+    bought cannot be deleted: its store events point to it)."""
+
+    manage_permission = "users.manage_credit_packages"
+    list_display = (
+        "credit_amount", "store_type", "revenuecat_product_id", "store_identifier", "is_active",
+    )  # fmt: skip
+    list_filter = ("store_type", "is_active")
+    search_fields = ("=id", "revenuecat_product_id", "store_identifier")
+    list_select_related = ()
+    readonly_fields = ("id", "created_at", "updated_at")
+
+
+@admin.register(StoreEvent)
+class StoreEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Every event the store sent, with what it did. Outcome `refund_short` is a
+    negative-balance case: the store refunded a purchase whose credits were already spent."""
+
+    list_display = (
+        "received", "event_type", "outcome", "user", "product_id", "credits", "detail",
+    )  # fmt: skip
+    list_display_links = ("received",)
+    list_filter = ("outcome", "event_type", ("received_at", DateRangeFilter))
+    search_fields = ("=event_id", "=app_user_id", "=transaction_id", "product_id", "user__username")
+    list_select_related = ("user",)
+    list_per_page = 50
+    readonly_fields = [
+        "id", "event_id", "event_type", "outcome", "detail", "credits", "user", "package",
+        "app_user_id", "product_id", "transaction_id", "ledger_entry", "refund_of", "payload",
+        "received_at",
+    ]  # fmt: skip
+
+    received = datetime_column("received_at", "Received")
+
+
+@admin.register(CreditTransfer)
+class CreditTransferAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("created", "sender", "recipient", "amount")
+    list_display_links = ("created",)
+    list_filter = (("created_at", DateRangeFilter),)
+    search_fields = ("=id", "sender__username", "recipient__username", "=sender__id")
+    list_select_related = ("sender", "recipient")
+    list_per_page = 50
+    readonly_fields = [
+        "id", "sender", "recipient", "amount", "sent_entry", "received_entry", "created_at",
+    ]  # fmt: skip
+
+    created = datetime_column("created_at", "Created")

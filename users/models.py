@@ -142,6 +142,9 @@ class CreditLedgerEntry(models.Model):
         ADMIN_ADJUSTMENT = "admin_adjustment", "Admin adjustment"
         STREAM_CHARGE = "stream_charge", "Stream charge"
         STREAM_REVENUE = "stream_revenue", "Stream revenue"
+        CREDIT_TRANSFER_SENT = "credit_transfer_sent", "Credit transfer sent"
+        CREDIT_TRANSFER_RECEIVED = "credit_transfer_received", "Credit transfer received"
+        GIFT_SPEND = "gift_spend", "Gift spend"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -183,3 +186,130 @@ class CreditLedgerEntry(models.Model):
 
     # Statuses whose rows moved money: the balance is their sum.
     BALANCE_STATUSES = (Status.COMPLETED, Status.REFUNDED)
+
+
+class CreditPackage(models.Model):
+    """A pack of credits sold in a store (API.md §12). Operators manage the catalogue in the
+    admin (permission `users.manage_credit_packages`); the store webhook credits
+    `credit_amount` when it reports a purchase of `revenuecat_product_id`."""
+
+    class StoreType(models.TextChoices):
+        APPLE = "apple", "Apple App Store"
+        GOOGLE = "google", "Google Play"
+        TEST = "test", "Test store"
+        WEB = "web", "Web"
+
+    id = ObjectIdField(primary_key=True)
+    credit_amount = models.PositiveIntegerField()
+    revenuecat_product_id = models.CharField(max_length=255, unique=True)
+    store_identifier = models.CharField(max_length=255)
+    store_type = models.CharField(max_length=16, choices=StoreType.choices)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = UpdatedAtField()
+
+    class Meta:
+        ordering = ["credit_amount", "id"]
+        permissions = [("manage_credit_packages", "Can manage credit packages")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(credit_amount__gte=1), name="credit_package_amount_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.credit_amount} credits ({self.store_type}: {self.revenuecat_product_id})"
+
+
+class StoreEvent(models.Model):
+    """One event the store (RevenueCat) sent, stored with what it did: received once per
+    event id (a redelivery finds this row and changes nothing).
+
+    A credited purchase links its `credit_purchase` ledger row; a refund (a `CANCELLATION`
+    with a refund reason) links the purchase it reverses and either its refund row (a
+    `credit_purchase` row, status `refunded`, amount negative) or, when the buyer no longer
+    holds the credits, nothing: outcome `refund_short`, a negative-balance case for operators.
+    """
+
+    class Outcome(models.TextChoices):
+        CREDITED = "credited", "Credited"
+        REFUNDED = "refunded", "Refunded"
+        REFUND_SHORT = "refund_short", "Refund not recovered (balance too low)"
+        IGNORED = "ignored", "Ignored"
+
+    id = ObjectIdField(primary_key=True)
+    event_id = models.CharField(max_length=255, unique=True)
+    event_type = models.CharField(max_length=64)
+    app_user_id = models.CharField(max_length=255, blank=True)
+    product_id = models.CharField(max_length=255, blank=True)
+    transaction_id = models.CharField(max_length=255, blank=True)
+    user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="store_events"
+    )
+    package = models.ForeignKey(
+        CreditPackage, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    detail = models.CharField(max_length=255, blank=True)
+    credits = models.BigIntegerField(default=0)
+    ledger_entry = models.OneToOneField(
+        CreditLedgerEntry,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="store_event",
+    )
+    # A refund: the purchase it reverses (at most one refund per purchase).
+    refund_of = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="refund"
+    )
+    payload = models.JSONField(default=dict, blank=True)
+    received_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            models.Index(fields=["received_at", "id"], name="store_event_received_idx"),
+            models.Index(fields=["transaction_id"], name="store_event_transaction_idx"),
+            models.Index(fields=["outcome"], name="store_event_outcome_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(outcome__in=["credited", "refunded"], ledger_entry__isnull=False)
+                | Q(outcome__in=["refund_short", "ignored"], ledger_entry__isnull=True),
+                name="store_event_ledger_row_matches_outcome",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id}: {self.outcome}"
+
+
+class CreditTransfer(models.Model):
+    """Credits one user sent another (API.md §12): the sender's `credit_transfer_sent` row
+    and the recipient's `credit_transfer_received` row, written in one transaction."""
+
+    id = ObjectIdField(primary_key=True)
+    sender = models.ForeignKey(User, on_delete=models.PROTECT, related_name="transfers_sent")
+    recipient = models.ForeignKey(User, on_delete=models.PROTECT, related_name="transfers_received")
+    amount = models.BigIntegerField()
+    sent_entry = models.OneToOneField(
+        CreditLedgerEntry, on_delete=models.PROTECT, related_name="transfer_sent"
+    )
+    received_entry = models.OneToOneField(
+        CreditLedgerEntry, on_delete=models.PROTECT, related_name="transfer_received"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["created_at", "id"], name="transfer_created_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=1), name="transfer_amount_positive"),
+            models.CheckConstraint(
+                condition=~Q(sender=models.F("recipient")), name="transfer_not_to_oneself"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} credits from {self.sender_id} to {self.recipient_id}"

@@ -8,7 +8,7 @@ import orjson
 from django.db.models import QuerySet
 
 from allmine.compiled import CompiledQuery
-from users.models import CreditLedgerEntry, User
+from users.models import CreditLedgerEntry, CreditPackage, User
 
 MEDIA_FIELDS = ("id", "url", "type", "variants", "created_at", "updated_at")
 USER_SUMMARY_FIELDS = (
@@ -59,9 +59,6 @@ def user_summary_row_of(user) -> dict:
 # write is valid and finds nothing.
 KNOWN_TRANSACTION_TYPES = (
     *CreditLedgerEntry.Type.values,
-    "credit_transfer_sent",
-    "credit_transfer_received",
-    "gift_spend",
     "balance_lock_hold",
     "balance_lock_refund",
 )
@@ -118,3 +115,13 @@ _USER_IDS = CompiledQuery(lambda user_id: User.objects.filter(pk=user_id).values
 
 def user_exists(*, user_id: str) -> bool:
     return bool(_USER_IDS.rows(user_id=user_id))
+
+
+def credit_packages_list(*, store_type: str | None = None, active_only: bool = True):
+    """Credit packages, smallest first; `store_type` and `active_only` narrow them."""
+    packages = CreditPackage.objects.order_by("credit_amount", "id")
+    if store_type:
+        packages = packages.filter(store_type=store_type)
+    if active_only:
+        packages = packages.filter(is_active=True)
+    return packages

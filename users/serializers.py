@@ -3,9 +3,9 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from allmine.api.fields import ApiDateTimeField
+from allmine.api.fields import ApiDateTimeField, StrictCharField, StrictIntegerField
 from allmine.api.formats import format_datetime
-from users.models import CreditLedgerEntry, Media, User
+from users.models import CreditLedgerEntry, CreditPackage, Media, StoreEvent, User
 from users.selectors import KNOWN_TRANSACTION_TYPES, MEDIA_FIELDS, Direction, user_summary_row_of
 
 
@@ -215,3 +215,84 @@ class TransactionsQuerySerializer(serializers.Serializer):
         if date_from and date_to and date_from > date_to:
             raise serializers.ValidationError({"dateTo": "Must not be before dateFrom."})
         return attrs
+
+
+# --- money in and between people (API.md §12) ---------------------------------------------
+
+
+class CreditPackageSerializer(serializers.Serializer):
+    """A credit package, exactly the original's keys."""
+
+    id = serializers.CharField()
+    creditAmount = serializers.IntegerField(source="credit_amount", min_value=1)
+    revenuecatProductId = serializers.CharField(source="revenuecat_product_id")
+    storeIdentifier = serializers.CharField(source="store_identifier")
+    storeType = serializers.ChoiceField(
+        source="store_type", choices=CreditPackage.StoreType.choices
+    )
+
+
+class CreditPackagesQuerySerializer(serializers.Serializer):
+    storeType = serializers.ChoiceField(choices=CreditPackage.StoreType.values, required=False)
+    activeOnly = serializers.ChoiceField(choices=["true", "false"], required=False, default="true")
+
+
+class TestPurchaseInputSerializer(serializers.Serializer):
+    packageId = StrictCharField(help_text="The credit package's id.")
+
+
+class TestPurchaseReceiptSerializer(serializers.Serializer):
+    eventId = serializers.CharField(source="event_id", help_text="The stored store event's id.")
+    packageId = serializers.CharField(source="package_id")
+    creditAmount = serializers.IntegerField(source="credits", min_value=1)
+    creditBalance = serializers.IntegerField(
+        source="ledger_entry.balance_after", help_text="The caller's balance afterwards."
+    )
+
+
+class RevenueCatEventSerializer(serializers.Serializer):
+    """The fields of RevenueCat's `event` object the webhook reads; any others are kept."""
+
+    id = StrictCharField(max_length=255)
+    type = StrictCharField(max_length=64)
+    app_user_id = StrictCharField(max_length=255, required=False, allow_blank=True, default="")
+    product_id = StrictCharField(max_length=255, required=False, allow_blank=True, default="")
+    transaction_id = StrictCharField(
+        max_length=255, required=False, allow_blank=True, allow_null=True, default=""
+    )
+    cancel_reason = StrictCharField(
+        max_length=64, required=False, allow_blank=True, allow_null=True, default=""
+    )
+
+
+class RevenueCatWebhookSerializer(serializers.Serializer):
+    """RevenueCat's webhook body: `{"event": {...}, "api_version": "1.0"}`."""
+
+    event = RevenueCatEventSerializer()
+    api_version = serializers.CharField(required=False)
+
+
+class StoreEventReceiptSerializer(serializers.Serializer):
+    eventId = serializers.CharField(source="event.event_id")
+    type = serializers.CharField(source="event.event_type")
+    outcome = serializers.ChoiceField(source="event.outcome", choices=StoreEvent.Outcome.choices)
+    detail = serializers.CharField(source="event.detail")
+    credits = serializers.IntegerField(
+        source="event.credits", help_text="Credits the event added or took back (0: none)."
+    )
+    redelivered = serializers.BooleanField(
+        help_text="True when this event id was received before: nothing was done again."
+    )
+
+
+class TransferInputSerializer(serializers.Serializer):
+    recipientId = StrictCharField(help_text="The user receiving the credits.")
+    amount = StrictIntegerField(help_text="Credits to send, 1 to 1000000.")
+
+
+class TransferReceiptSerializer(serializers.Serializer):
+    senderId = serializers.CharField(source="transfer.sender_id")
+    recipientId = serializers.CharField(source="transfer.recipient_id")
+    transferredAmount = serializers.IntegerField(source="transfer.amount", min_value=1)
+    senderBalance = serializers.IntegerField(source="sender_balance")
+    recipientBalance = serializers.IntegerField(source="recipient_balance")

@@ -1,5 +1,7 @@
 """Writes of the users app: sign-in tokens and the credit wallet."""
 
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import connection, transaction
@@ -8,12 +10,14 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from allmine.api.errors import Forbidden, InsufficientBalance, InvalidInput
+from allmine.api.errors import Conflict, Forbidden, InsufficientBalance, InvalidInput, NotFound
 from allmine.db_router import wrote_for
 from allmine.events import REVOKED_EVENT, publish_on_commit, user_channel
+from allmine.ids import is_object_id
+from notifications.services import Category, NotificationDraft, Type, notifications_create
 from users.authentication import TOKEN_VERSION_CLAIM, RefreshToken
-from users.locks import wallet_lock
-from users.models import CreditLedgerEntry, User
+from users.locks import wallet_lock, wallets_lock
+from users.models import CreditLedgerEntry, CreditTransfer, User
 from users.selectors import user_by_identifier
 
 
@@ -169,3 +173,83 @@ def credits_grant(*, user: User, amount: int, description: str = "") -> CreditLe
     )
     user.credit_balance = entry.balance_after
     return entry
+
+
+MAX_TRANSFER = 1_000_000
+
+
+@dataclass(frozen=True)
+class TransferReceipt:
+    transfer: CreditTransfer
+    sender_balance: int
+    recipient_balance: int
+
+
+@transaction.atomic
+def credit_transfer_create(
+    *, sender: User, recipient_id: object, amount: object
+) -> TransferReceipt:
+    """`sender` gives `amount` credits to another active user: a `credit_transfer_sent` debit
+    and a `credit_transfer_received` credit in one transaction, both wallets locked in id
+    order first (two transfers between the same people in opposite directions never
+    deadlock). Not to oneself (400), not to an unknown (404) or suspended (409) user; a
+    balance below `amount` is a 409 and moves nothing."""
+    if not is_object_id(recipient_id):
+        raise InvalidInput("recipientId: must be a 24-character lowercase hex id")
+    if isinstance(amount, bool) or not isinstance(amount, int) or not 1 <= amount <= MAX_TRANSFER:
+        raise InvalidInput(f"amount: must be an integer from 1 to {MAX_TRANSFER}")
+    if recipient_id == sender.pk:
+        raise InvalidInput("recipientId: you cannot transfer credits to yourself")
+    _ensure_not_suspended(sender)
+    wallets_lock([sender.pk, recipient_id])
+    recipient = (
+        User.objects.filter(pk=recipient_id)
+        .only("id", "username", "account_status", "is_active")
+        .first()
+    )
+    if recipient is None:
+        raise NotFound("Recipient not found")
+    if recipient.is_suspended or not recipient.is_active:
+        raise Conflict("Recipient account is suspended")
+    sent = ledger_post(
+        user_id=sender.pk,
+        amount=-amount,
+        entry_type=CreditLedgerEntry.Type.CREDIT_TRANSFER_SENT,
+        description=f"Credits sent to {recipient.username}",
+    )
+    received = ledger_post(
+        user_id=recipient.pk,
+        amount=amount,
+        entry_type=CreditLedgerEntry.Type.CREDIT_TRANSFER_RECEIVED,
+        description=f"Credits received from {sender.username}",
+    )
+    transfer = CreditTransfer.objects.create(
+        sender_id=sender.pk,
+        recipient_id=recipient.pk,
+        amount=amount,
+        sent_entry=sent,
+        received_entry=received,
+    )
+    notifications_create(
+        [
+            NotificationDraft(
+                user_id=sender.pk,
+                category=Category.PAYMENTS,
+                type=Type.CREDIT_TRANSFER_SENT,
+                title=f"You sent {amount} credits to {recipient.username}",
+                body=f"Your balance is now {sent.balance_after} credits.",
+            ),
+            NotificationDraft(
+                user_id=recipient.pk,
+                category=Category.PAYMENTS,
+                type=Type.CREDIT_TRANSFER_RECEIVED,
+                title=f"{sender.username} sent you {amount} credits",
+                body=f"Your balance is now {received.balance_after} credits.",
+            ),
+        ]
+    )
+    return TransferReceipt(
+        transfer=transfer,
+        sender_balance=sent.balance_after,
+        recipient_balance=received.balance_after,
+    )

@@ -10,8 +10,29 @@ from crowdfunding.models import Contribution, MiniCrowdFunding, MiniCrowdFunding
 from livestreams.models import LiveStream
 from tests.livestreams.factories import LiveStreamFactory
 from tests.users.factories import UserFactory
-from users.models import CreditLedgerEntry
+from users.models import CreditLedgerEntry, StoreEvent
 from users.services import ledger_post
+
+
+def purchase_of(user, amount: int) -> CreditLedgerEntry:
+    """Credits bought as a store purchase leaves them: the `credit_purchase` row and the store
+    event that credited it (what `audit_ledger` expects of every purchased credit)."""
+    entry = ledger_post(
+        user_id=user.pk,
+        amount=amount,
+        entry_type=CreditLedgerEntry.Type.CREDIT_PURCHASE,
+        description="test purchase",
+    )
+    StoreEvent.objects.create(
+        event_id=f"test-{entry.pk}",
+        event_type="TEST_PURCHASE",
+        app_user_id=user.pk,
+        user_id=user.pk,
+        outcome=StoreEvent.Outcome.CREDITED,
+        credits=amount,
+        ledger_entry=entry,
+    )
+    return entry
 
 
 class ContributionFactory(factory.django.DjangoModelFactory):
@@ -30,12 +51,7 @@ class ContributionFactory(factory.django.DjangoModelFactory):
         user, amount, status = kwargs["user"], kwargs["amount"], kwargs["status"]
         with transaction.atomic():
             if status in (Contribution.Status.COMPLETED, Contribution.Status.REFUNDED):
-                ledger_post(
-                    user_id=user.pk,
-                    amount=amount,
-                    entry_type=CreditLedgerEntry.Type.CREDIT_PURCHASE,
-                    description="test purchase",
-                )
+                purchase_of(user, amount)
                 kwargs["ledger_entry"] = ledger_post(
                     user_id=user.pk,
                     amount=-amount,

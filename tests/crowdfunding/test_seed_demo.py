@@ -30,7 +30,7 @@ from livestreams.models import (
     StreamGuest,
 )
 from tests.users.factories import UserFactory
-from users.models import CreditLedgerEntry, Media, User
+from users.models import CreditLedgerEntry, Media, StoreEvent, User
 
 pytestmark = pytest.mark.django_db
 
@@ -145,6 +145,9 @@ def test_reset_reports_each_kind_of_row_it_deleted():
         "rental charges": ReplayRentalCharge.objects.count(),
         "funding payouts": FundingPayout.objects.count(),
         "ledger": CreditLedgerEntry.objects.count(),
+        "gifts": 0,
+        "store events": StoreEvent.objects.count(),
+        "credit transfers": 0,
         "guests": StreamGuest.objects.count(),
         "broadcasters": Broadcaster.objects.count(),
         "media": Media.objects.count(),

@@ -13,7 +13,12 @@ VIEWER_PERMISSIONS = [
     "livestreams.view_livestream",
     "livestreams.view_replayrental",
     "livestreams.view_replayrentalcharge",
+    "livestreams.view_gift",
+    "livestreams.view_gifttype",
     "users.view_creditledgerentry",
+    "users.view_creditpackage",
+    "users.view_credittransfer",
+    "users.view_storeevent",
     "users.view_user",
     "django_tasks_database.view_dbtaskresult",
     "jobs.view_periodicjob",
@@ -23,6 +28,9 @@ VIEWER_PERMISSIONS = [
 MONEY_PERMISSIONS = [
     "crowdfunding.refund_contribution",
     "livestreams.cancel_stream_with_refunds",
+    # The catalogues: what a credit package gives, what a gift costs.
+    "users.manage_credit_packages",
+    "livestreams.manage_gift_types",
 ]
 GROUPS = {
     "Funds viewers": VIEWER_PERMISSIONS,
