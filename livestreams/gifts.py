@@ -3,8 +3,9 @@
 A gift is sent while the stream is `active`; its price leaves the sender (`gift_spend`) and
 §7's split reaches the creator and the guest (`stream_revenue`) in the same transaction.
 Locks: the stream first (so a gift and the stream's end are serialized: a gift never lands on
-an ended stream), then every wallet involved, once, in id order (`users.locks.wallets_lock`). Each gift is
-a public `gift` live event on the stream's channel (API.md §10), published after commit.
+an ended stream), then every wallet involved, once, in id order (`users.locks.wallets_lock`).
+Each gift is a public `gift` live event on the stream's channel (API.md §10), published after
+commit.
 """
 
 from dataclasses import dataclass

@@ -26,6 +26,7 @@ from django.db import IntegrityError, transaction
 
 from allmine.api.errors import Conflict, InvalidInput, NotFound
 from allmine.ids import is_object_id, new_object_id
+from users.locks import wallet_lock
 from users.models import CreditLedgerEntry, CreditPackage, StoreEvent, User
 from users.services import ledger_post
 
@@ -185,11 +186,7 @@ def _refund(event: StoreEvent) -> None:
         return _ignore(event, f"purchase already refunded by event {earlier[0]}")
     event.refund_of, event.user, event.package = purchase, purchase.user, purchase.package
     event.credits = purchase.credits
-    balance = (
-        User.objects.select_for_update()
-        .filter(pk=purchase.user_id)
-        .values_list("credit_balance", flat=True)
-    ).get()
+    balance = wallet_lock(purchase.user_id).credit_balance
     if balance < purchase.credits:
         event.outcome = StoreEvent.Outcome.REFUND_SHORT
         event.detail = (

@@ -1,5 +1,7 @@
 """Output and input shapes of the users app."""
 
+import json
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -270,6 +272,12 @@ class RevenueCatWebhookSerializer(serializers.Serializer):
 
     event = RevenueCatEventSerializer()
     api_version = serializers.CharField(required=False)
+
+    def validate(self, attrs):
+        # The whole body is stored (JSON): no database takes a NUL character in it.
+        if "\\u0000" in json.dumps(self.initial_data):
+            raise serializers.ValidationError({"event": "Must not contain NUL characters."})
+        return attrs
 
 
 class StoreEventReceiptSerializer(serializers.Serializer):

@@ -1,5 +1,6 @@
 """`manage.py seed_demo`: deterministic, idempotent, and the books balance."""
 
+import json
 import re
 from datetime import datetime
 from datetime import timezone as dt_timezone
@@ -111,6 +112,24 @@ def test_the_printed_commands_work_as_pasted(monkeypatch):
     cancelled = creator.post(f"{stream}/cancel")
     assert cancelled.status_code == 200, cancelled.json()
     assert cancelled.json()["data"]["status"] == "cancelled_by_host"
+
+
+@pytest.mark.parametrize("allowed", [True, False])
+def test_the_printed_commands_show_a_purchase_when_the_server_allows_one(settings, allowed):
+    settings.ALLOW_TEST_PURCHASES = allowed
+    out = seed(verbosity=1)
+    token = printed_variables(out)["TOKEN"]
+    commands = [line for line in out.splitlines() if line.startswith("curl -s -X POST")]
+    purchase = [line for line in commands if "/credit-packages/purchase" in line]
+    transfer = [line for line in commands if "/messages/credit-transfer" in line]
+    assert len(purchase) == (1 if allowed else 0) and len(transfer) == 1
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    for line in purchase + transfer:
+        path = line.split()[4].removeprefix("http://127.0.0.1:8000")
+        body = json.loads(line.split(" -d ", 1)[1].strip("'"))
+        response = client.post(path, body, format="json")
+        assert response.status_code == 201, response.json()
 
 
 @pytest.mark.parametrize("option", ["users", "streams", "contributions", "batch_size"])

@@ -165,6 +165,8 @@ def test_other_event_types_are_ignored(packages):
         {"event": {"type": "INITIAL_PURCHASE"}},
         {"event": {"id": 12, "type": "INITIAL_PURCHASE"}},
         {"event": {"id": "e1", "type": "INITIAL_PURCHASE", "app_user_id": 5}},
+        {"event": {"id": "e\u0000", "type": "INITIAL_PURCHASE"}},
+        {"event": {"id": "e2", "type": "RENEWAL", "note": "nul \u0000 inside"}},
         [],
     ],
 )

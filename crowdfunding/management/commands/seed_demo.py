@@ -6,10 +6,12 @@ import time
 from datetime import datetime
 from datetime import timezone as dt_timezone
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from crowdfunding import seeding
 from crowdfunding.seeding import DemoSeeder, Progress, SeedOptions
+from users.models import CreditPackage, User
 from users.services import access_token_for
 
 
@@ -163,4 +165,28 @@ class Command(BaseCommand):
                 f'curl -s -X POST {api}/live-stream/$STREAM/cancel -H "Authorization: Bearer '
                 f'$CREATOR_TOKEN"',
             ]
+        lines += self._money_lines(api, user)
         self.stdout.write("\n".join(lines))
+
+    def _money_lines(self, api: str, user: User) -> list[str]:
+        """A purchase (when this server allows test purchases) and a transfer, as pasted."""
+        package = CreditPackage.objects.filter(is_active=True).order_by("credit_amount").first()
+        other = seeding.stream_to_fund(user)
+        lines = []
+        if package is not None and settings.ALLOW_TEST_PURCHASES:
+            lines += [
+                "",
+                f"Buy {package.credit_amount} credits (test purchases are on for the demo):",
+                f'curl -s -X POST {api}/credit-packages/purchase -H "Authorization: Bearer '
+                f"$TOKEN\" -H 'Content-Type: application/json' -d '{{\"packageId\": "
+                f'"{package.pk}"}}\'',
+            ]
+        if other is not None:
+            lines += [
+                "",
+                f"Send 5 credits to {other.creator.username}:",
+                f'curl -s -X POST {api}/messages/credit-transfer -H "Authorization: Bearer '
+                f"$TOKEN\" -H 'Content-Type: application/json' -d '{{\"recipientId\": "
+                f'"{other.creator_id}", "amount": 5}}\'',
+            ]
+        return lines
