@@ -102,12 +102,7 @@ class MiniCrowdFundingSupportFactory(factory.django.DjangoModelFactory):
     def _create(cls, model_class, *args, **kwargs):
         user, amount, mini = kwargs["user"], kwargs["amount"], kwargs["mini_crowd_funding"]
         with transaction.atomic():
-            ledger_post(
-                user_id=user.pk,
-                amount=amount,
-                entry_type=CreditLedgerEntry.Type.CREDIT_PURCHASE,
-                description="test purchase",
-            )
+            purchase_of(user, amount)
             kwargs["ledger_entry"] = ledger_post(
                 user_id=user.pk,
                 amount=-amount,
