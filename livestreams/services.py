@@ -111,7 +111,10 @@ def live_stream_create(
     motivation: str = "",
     planned_end_date: datetime | None = None,
     guest_ids: Sequence[str] = (),
-    **extra,
+    thumbnail_url: str = "",
+    recording: bool = False,
+    is_active_replay_on_creator_profile: bool | None = None,
+    replay_credit_price: int | None = None,
 ) -> LiveStream:
     """A new scheduled stream with its channel name and invited guests; the caller is its
     creator. The end defaults to start + duration; the start must lie in the future."""
@@ -140,7 +143,10 @@ def live_stream_create(
         price=price,
         motivation=motivation,
         channel_name=unique_channel_name(title),
-        **extra,
+        thumbnail_url=thumbnail_url,
+        recording=recording,
+        is_active_replay_on_creator_profile=is_active_replay_on_creator_profile,
+        replay_credit_price=replay_credit_price,
     )
     stream.full_clean(exclude=["channel_name"])
     stream.save()
@@ -177,6 +183,14 @@ def _require(action: Action, stream: LiveStream) -> str | None:
     return require(action, status)
 
 
+# What the creator may change (API.md §6); status, money and ownership move only through their
+# own services.
+EDITABLE_FIELDS = frozenset({
+    "title", "motivation", "interest", "thumbnail_url", "planned_start_date",
+    "planned_end_date", "duration_goal", "funding_goal",
+})  # fmt: skip
+
+
 @transaction.atomic
 def live_stream_update(*, user: User, stream_id: str, **changes) -> LiveStream:
     """The creator changes a scheduled or preparing stream: `title`, `motivation`, `interest`,
@@ -186,6 +200,9 @@ def live_stream_update(*, user: User, stream_id: str, **changes) -> LiveStream:
     moves to start + duration. `funding_goal` never drops below what is already collected
     (409): the stream row is locked, so no contribution lands in between.
     """
+    unknown = changes.keys() - EDITABLE_FIELDS
+    if unknown:  # a programming error, not a client's: the view passes only these
+        raise TypeError(f"live_stream_update cannot change {', '.join(sorted(unknown))}")
     stream = locked_stream_of_creator(user=user, stream_id=stream_id, action="change")
     _require(Action.EDIT, stream)
     if "funding_goal" in changes and changes["funding_goal"] < stream.collected_funding:

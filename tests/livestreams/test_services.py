@@ -7,7 +7,13 @@ from django.utils import timezone
 
 from allmine.api.errors import InvalidInput
 from allmine.ids import new_object_id
-from livestreams.services import channel_name_for, channel_slug, live_stream_create
+from livestreams.models import LiveStream
+from livestreams.services import (
+    channel_name_for,
+    channel_slug,
+    live_stream_create,
+    live_stream_update,
+)
 from tests.users.factories import UserFactory
 
 
@@ -64,14 +70,33 @@ def test_live_stream_create_defaults_the_end_and_makes_a_unique_channel():
 @pytest.mark.django_db
 @pytest.mark.parametrize("title", ["", "x" * 121])
 def test_live_stream_create_refuses_bad_titles(title):
-    with pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput) as refused:
         live_stream_create(
             creator=UserFactory(),
             title=title,
             interest="music",
-            planned_start_date=timezone.now(),
+            planned_start_date=timezone.now() + timedelta(days=1),  # only the title is wrong
             duration_goal=30,
         )
+    assert refused.value.detail == "title: must be 1 to 120 characters"
+    assert not LiveStream.objects.exists()
+
+
+@pytest.mark.django_db
+def test_live_stream_create_and_update_take_only_their_named_fields():
+    """Status, money and ownership never change through create or update (HackSoft's
+    `model_update`: the editable fields are named)."""
+    creator = UserFactory()
+    common = {"creator": creator, "title": "T", "interest": "music", "duration_goal": 30}
+    start = timezone.now() + timedelta(days=1)
+    with pytest.raises(TypeError):
+        live_stream_create(**common, planned_start_date=start, status="ended")
+    stream = live_stream_create(**common, planned_start_date=start)
+    for field in ("status", "collected_funding", "creator", "deleted_at"):
+        with pytest.raises(TypeError, match=field):
+            live_stream_update(user=creator, stream_id=stream.pk, **{field: None})
+    stream.refresh_from_db()
+    assert (stream.status, stream.collected_funding, stream.deleted_at) == ("scheduled", 0, None)
 
 
 def test_a_forked_process_draws_its_own_id_bytes():

@@ -170,11 +170,21 @@ class TestRefresh:
 
         assert_401(response)
 
-    @pytest.mark.parametrize("token", ["garbage", "a.b.c", ""])
-    def test_malformed_refresh_token(self, api_client, token):
+    @pytest.mark.parametrize("token", ["garbage", "a.b.c"])
+    def test_malformed_refresh_token_is_a_401(self, api_client, token):
         response = api_client.post(REFRESH, {"refreshToken": token}, format="json")
 
-        assert response.status_code in (400, 401)
+        assert_401(response)
+        assert response.json()["errors"] == ["Authentication required", "Token is invalid"]
+
+    def test_blank_refresh_token_is_a_400_naming_it(self, api_client):
+        response = api_client.post(REFRESH, {"refreshToken": ""}, format="json")
+
+        assert response.status_code == 400
+        assert response.json()["errors"] == [
+            "Validation failed",
+            "refreshToken: This field may not be blank.",
+        ]
         assert response.json()["isSuccess"] is False
 
     def test_suspended_user_cannot_refresh(self, api_client, user):
