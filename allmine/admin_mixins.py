@@ -2,13 +2,39 @@
 
 from datetime import date, datetime, time, timedelta
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from allmine.api.errors import DomainError
 from allmine.fields import UpdatedAtField
+
+
+class ServiceWritesMixin:
+    """Admin saves call the services (HackSoft: `save_model` calls the service), so an
+    operator's write keeps the same rules, checks and locks as the API. A service's refusal
+    rolls the whole save back and is shown on the same page as an error."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as error:
+            self.message_user(
+                request, f"Not saved: {error.detail or type(error).__name__}", messages.ERROR
+            )
+            return HttpResponseRedirect(request.get_full_path())
+
+
+def adopt(obj, written) -> None:
+    """Make the admin's unsaved `obj` the row a service has just written (`written`), so the
+    admin's log entry and redirect name it."""
+    for field in obj._meta.concrete_fields:
+        setattr(obj, field.attname, getattr(written, field.attname))
+    obj._state.adding = False
+    obj._state.db = written._state.db
 
 
 class ReadOnlyAdminMixin:

@@ -21,7 +21,9 @@ from allmine.admin_mixins import (
     MoneyTotalsMixin,
     ReadOnlyAdminMixin,
     SaveChangedFieldsMixin,
+    ServiceWritesMixin,
     admin_link,
+    adopt,
     datetime_column,
     ledger_links,
 )
@@ -36,7 +38,11 @@ from crowdfunding.models import (
     MiniCrowdFunding,
     MiniCrowdFundingSupport,
 )
-from crowdfunding.services import contribution_refund, live_stream_cancel_by_operator
+from crowdfunding.services import (
+    contribution_refund,
+    live_stream_cancel_by_operator,
+    mini_crowd_funding_create,
+)
 from livestreams.admin import LiveStreamAdmin
 from livestreams.models import LiveStream, ReplayRentalCharge
 from livestreams.rules import Action, allows, statuses_for
@@ -446,7 +452,7 @@ class ContributionAdmin(PaidRecordAdmin):
 
 
 @admin.register(MiniCrowdFunding)
-class MiniCrowdFundingAdmin(SaveChangedFieldsMixin, admin.ModelAdmin):
+class MiniCrowdFundingAdmin(ServiceWritesMixin, SaveChangedFieldsMixin, admin.ModelAdmin):
     """A new one is added to a stream that takes funding; afterwards only its title is
     editable: `goal` decides `status`, and `collected` and `status` follow the supports."""
 
@@ -465,6 +471,16 @@ class MiniCrowdFundingAdmin(SaveChangedFieldsMixin, admin.ModelAdmin):
         if obj is None:  # a new one starts active with nothing collected; its stream is chosen
             return self.readonly_fields
         return (*self.readonly_fields, "stream", "goal")
+
+    def save_model(self, request, obj, form, change):
+        """A new one is added through `mini_crowd_funding_create`, as the stream's creator
+        would add it (its checks and lock); a change writes only the title."""
+        if change:
+            return super().save_model(request, obj, form, change)
+        mini = mini_crowd_funding_create(
+            user=obj.stream.creator, stream_id=obj.stream_id, title=obj.title, goal=obj.goal
+        )
+        return adopt(obj, mini)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "stream":

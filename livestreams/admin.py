@@ -21,7 +21,9 @@ from allmine.admin_mixins import (
     MoneyTotalsMixin,
     ReadOnlyAdminMixin,
     SaveChangedFieldsMixin,
+    ServiceWritesMixin,
     admin_link,
+    adopt,
     datetime_column,
     ledger_links,
 )
@@ -36,7 +38,12 @@ from livestreams.models import (
     ReplayRentalCharge,
     StreamGuest,
 )
-from livestreams.services import unique_channel_name
+from livestreams.services import (
+    EDITABLE_FIELDS,
+    live_stream_create,
+    live_stream_update,
+    replay_settings_update,
+)
 
 
 class LoadedUserFormSet(BaseInlineFormSet):
@@ -81,11 +88,25 @@ class UserInline(admin.TabularInline):
 
 
 class StreamGuestInline(UserInline):
+    """Guests are invited when the stream is created (`live_stream_create` checks them); an
+    existing stream's guests are shown, not edited."""
+
     model = StreamGuest
     readonly_fields = ("invited_at",)
 
+    def has_change_permission(self, request, obj=None) -> bool:
+        return obj is None and super().has_change_permission(request, obj)
 
-class BroadcasterInline(UserInline):
+    def has_add_permission(self, request, obj=None) -> bool:
+        return obj is None and super().has_add_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return obj is None and super().has_delete_permission(request, obj)
+
+
+class BroadcasterInline(ReadOnlyAdminMixin, UserInline):
+    """Broadcasters are written by start and join."""
+
     model = Broadcaster
     readonly_fields = ("created_at",)
 
@@ -107,8 +128,11 @@ class CancelledByFilter(admin.SimpleListFilter):
         return queryset
 
 
+REPLAY_FIELDS = frozenset({"is_active_replay_on_creator_profile", "replay_credit_price"})
+
+
 @admin.register(LiveStream)
-class LiveStreamAdmin(SaveChangedFieldsMixin, admin.ModelAdmin):
+class LiveStreamAdmin(ServiceWritesMixin, admin.ModelAdmin):
     list_display = (
         "title",
         "creator",
@@ -157,16 +181,65 @@ class LiveStreamAdmin(SaveChangedFieldsMixin, admin.ModelAdmin):
         return "creator" if obj.cancelled_by_id == obj.creator_id else "operator"
 
     def get_readonly_fields(self, request, obj=None):
-        """Status, deletion and owner of an existing stream move only through the services
-        (cancelling refunds every funder; see the crowdfunding admin's action)."""
+        """A new stream starts `scheduled` (its status is never picked). An existing stream's
+        creator may change only what the creator may change through the API
+        (`livestreams.services.EDITABLE_FIELDS`) and its replay settings; status, deletion,
+        owner, type, price and guests move only through their services."""
         if obj is None:
-            return self.readonly_fields
-        return (*self.readonly_fields, "status", "deleted_at", "creator")
+            return (*self.readonly_fields, "status", "deleted_at")
+        editable = EDITABLE_FIELDS | REPLAY_FIELDS
+        fixed = [f.name for f in obj._meta.concrete_fields if f.name not in editable]
+        return tuple(dict.fromkeys([*self.readonly_fields, *fixed]))
+
+    def get_inlines(self, request, obj):
+        inlines = super().get_inlines(request, obj)
+        return [StreamGuestInline] if obj is None else inlines
 
     def save_model(self, request, obj, form, change):
+        """A change goes through `live_stream_update` and `replay_settings_update`, as the
+        stream's creator would make it; a new stream is created in `save_related`, once its
+        guests are known."""
         if not change:
-            obj.channel_name = unique_channel_name(obj.title)
-        super().save_model(request, obj, form, change)
+            return
+        changed = set(form.changed_data)
+        if edits := {name: getattr(obj, name) for name in changed & EDITABLE_FIELDS}:
+            live_stream_update(user=obj.creator, stream_id=obj.pk, **edits)
+        if replay := {name: getattr(obj, name) for name in changed & REPLAY_FIELDS}:
+            replay_settings_update(user=obj.creator, stream_id=obj.pk, **replay)
+
+    def save_related(self, request, form, formsets, change):
+        if change:
+            return super().save_related(request, form, formsets, change)
+        guest_ids = [
+            guest.cleaned_data["user"].pk
+            for formset in formsets
+            if formset.model is StreamGuest
+            for guest in formset.forms
+            if guest.cleaned_data and not guest.cleaned_data.get("DELETE")
+        ]
+        for formset in formsets:  # written by the service: nothing for the formsets to save
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        obj = form.instance
+        adopt(
+            obj,
+            live_stream_create(
+                creator=obj.creator,
+                title=obj.title,
+                interest=obj.interest,
+                planned_start_date=obj.planned_start_date,
+                duration_goal=obj.duration_goal,
+                live_stream_type=obj.live_stream_type,
+                funding_goal=obj.funding_goal,
+                price=obj.price,
+                motivation=obj.motivation,
+                planned_end_date=obj.planned_end_date,
+                guest_ids=guest_ids,
+                thumbnail_url=obj.thumbnail_url,
+                recording=obj.recording,
+                is_active_replay_on_creator_profile=obj.is_active_replay_on_creator_profile,
+                replay_credit_price=obj.replay_credit_price,
+            ),
+        )
 
 
 @admin.register(StreamGuest)

@@ -148,3 +148,83 @@ def test_new_minis_only_on_streams_that_take_funding(admin_client):
 
     assert open_stream in choices
     assert ended not in choices
+
+
+def stream_change_data(page, stream, **changes) -> dict:
+    """What the stream's change form posts: its editable fields as they are, with `changes`."""
+    data = {
+        "title": stream.title,
+        "interest": stream.interest,
+        "motivation": stream.motivation,
+        "thumbnail_url": stream.thumbnail_url,
+        "duration_goal": stream.duration_goal,
+        "funding_goal": stream.funding_goal,
+        "planned_start_date_0": stream.planned_start_date.strftime("%Y-%m-%d"),
+        "planned_start_date_1": stream.planned_start_date.strftime("%H:%M:%S"),
+        "planned_end_date_0": stream.planned_end_date.strftime("%Y-%m-%d"),
+        "planned_end_date_1": stream.planned_end_date.strftime("%H:%M:%S"),
+        "replay_credit_price": "",
+        "is_active_replay_on_creator_profile": "unknown",
+        **changes,
+    }
+    for formset in page.context["inline_admin_formsets"]:
+        management = formset.formset.management_form
+        for name in ("TOTAL_FORMS", "INITIAL_FORMS", "MIN_NUM_FORMS", "MAX_NUM_FORMS"):
+            data[f"{management.prefix}-{name}"] = management[name].value()
+    return data
+
+
+def test_stream_admin_changes_go_through_the_service_and_its_checks(admin_client):
+    """The admin cannot set the goal below what is collected (the service's 409), nor change
+    the type, price, status or creator: only what the creator may change."""
+    stream = ContributionFactory(amount=300).stream
+    url = reverse("admin:livestreams_livestream_change", args=[stream.pk])
+    page = admin_client.get(url)
+    assert {"live_stream_type", "price", "status", "creator", "recording"} <= set(
+        page.context["adminform"].readonly_fields
+    )
+
+    data = stream_change_data(page, stream, funding_goal=100, live_stream_type="duocrowd")
+    response = admin_client.post(url, data, follow=True)
+
+    messages = [str(m) for m in response.context["messages"]]
+    assert messages == [
+        "Not saved: fundingGoal: 300 credits are already collected, the goal cannot be lower"
+    ]
+    unchanged = LiveStream.objects.get(pk=stream.pk)
+    assert (unchanged.funding_goal, unchanged.live_stream_type) == (
+        stream.funding_goal,
+        "solo",
+    )
+
+
+def test_the_stream_add_form_has_no_status_to_pick(admin_client):
+    page = admin_client.get(reverse("admin:livestreams_livestream_add"))
+
+    assert "status" not in page.context["adminform"].form.fields
+
+
+def test_a_mini_added_in_the_admin_goes_through_the_service(admin_client):
+    """Funding closed at the planned start: the service refuses a new mini, the admin too."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    stream = ContributionFactory().stream
+    LiveStream.objects.filter(pk=stream.pk).update(
+        planned_start_date=timezone.now() - timedelta(minutes=1)
+    )
+    url = reverse("admin:crowdfunding_minicrowdfunding_add")
+
+    response = admin_client.post(
+        url, {"stream": stream.pk, "title": "Late", "goal": 100}, follow=True
+    )
+
+    assert [str(m) for m in response.context["messages"]] == [
+        "Not saved: Funding has closed for this stream"
+    ]
+    assert not MiniCrowdFunding.objects.exists()
+    open_stream = ContributionFactory().stream
+    response = admin_client.post(url, {"stream": open_stream.pk, "title": "Mic", "goal": 100})
+    assert response.status_code == 302
+    assert MiniCrowdFunding.objects.get().stream_id == open_stream.pk
