@@ -16,14 +16,25 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
 from django.db import connections
 from django.http import StreamingHttpResponse
+from rest_framework.exceptions import APIException
 from rest_framework.negotiation import BaseContentNegotiation
 
 from allmine.events import CLOSED, REVOKED_EVENT, broker, event_key
 
 EVENT_STREAM = "text/event-stream"
 LAST_EVENT_ID_HEADER = "Last-Event-ID"
+
+
+class NotServedHere(APIException):
+    """A WSGI worker (gunicorn, the test client) would hold its thread for as long as a
+    stream stays open: only the ASGI server serves them (503, try the right server later)."""
+
+    status_code = 503
+    default_detail = "Live events are served by the ASGI server (scripts/serve-events)"
+    wait = 60  # Retry-After
 
 
 class EnvelopeErrorsNegotiation(BaseContentNegotiation):
@@ -97,7 +108,9 @@ def event_stream_response(
     """The open event stream of `channel` for this request (see the module). `closes_at`: a
     Unix time at which to end it (the access token's expiry); `token_version`: the version of
     the token it was opened with (a revocation that bumps it closes the stream); `still_valid`:
-    awaited once after subscribing, False ends the stream (see `_events`)."""
+    awaited once after subscribing, False ends the stream (see `_events`). Under WSGI: 503."""
+    if not isinstance(getattr(request, "_request", request), ASGIRequest):
+        raise NotServedHere()
     connections.close_all()  # this thread's connections: the stream never needs them
     response = StreamingHttpResponse(
         _events(

@@ -173,3 +173,22 @@ class TestDeviceToken:
     def test_timezone_defaults_to_utc(self, auth_client):
         body = {k: v for k, v in self.body.items() if k != "timezone"}
         assert auth_client.post(DEVICE, body, format="json").json()["data"]["timezone"] == "UTC"
+
+
+class TestEventStreamsUnderWsgi:
+    """A WSGI worker never holds an event stream (it would hold its thread): 503."""
+
+    def test_the_personal_stream(self, auth_client):
+        response = auth_client.get("/api/v1/notifications/stream")
+        assert response.status_code == 503
+        assert response["Retry-After"] == "60"
+        assert response.json()["errors"] == ["Service unavailable"]
+
+    def test_a_streams_events_and_its_errors(self, api_client):
+        from tests.livestreams.factories import LiveStreamFactory
+
+        stream = LiveStreamFactory()
+        assert api_client.get(f"/api/v1/live-stream/{stream.pk}/events").status_code == 503
+        assert api_client.get(f"/api/v1/live-stream/{'f' * 24}/events").status_code == 404
+        assert api_client.get("/api/v1/live-stream/nope/events").status_code == 400
+        assert api_client.get("/api/v1/notifications/stream").status_code == 401
