@@ -15,6 +15,7 @@ def favicon(request):
 
 
 admin.site.login_form = ThrottledAdminAuthenticationForm
+admin.site.site_url = "/api/docs/"  # "View site": there is no site, the API is it
 
 urlpatterns = [
     path("favicon.ico", favicon),

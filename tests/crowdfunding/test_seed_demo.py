@@ -9,6 +9,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Count, F, Q
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -114,6 +116,27 @@ def test_the_printed_commands_work_as_pasted(monkeypatch):
     assert cancelled.json()["data"]["status"] == "cancelled_by_host"
 
 
+def test_the_demo_prints_an_operator_login_that_opens_the_funds_overview():
+    out = seed(verbosity=1)
+
+    line = next(line for line in out.splitlines() if line.startswith("Operator login"))
+    assert line.endswith(f"/admin/ username operator, password {DEMO_PASSWORD}")
+    client = Client()
+    assert client.login(username="operator", password=DEMO_PASSWORD)
+    overview = client.get(reverse("admin:crowdfunding_funds_overview"))
+    assert overview.status_code == 200
+    assert User.objects.get(username="operator").has_perm("crowdfunding.refund_contribution")
+    seed(verbosity=1)  # a second run keeps the one operator
+    assert User.objects.filter(username="operator").count() == 1
+
+
+def test_the_admins_view_site_link_opens_the_api_docs(admin_client):
+    page = admin_client.get(reverse("admin:index"))
+
+    assert page.context["site_url"] == "/api/docs/"
+    assert admin_client.get("/api/docs/").status_code == 200
+
+
 @pytest.mark.parametrize("allowed", [True, False])
 def test_the_printed_commands_show_a_purchase_when_the_server_allows_one(settings, allowed):
     settings.ALLOW_TEST_PURCHASES = allowed
@@ -155,7 +178,7 @@ def test_reset_reports_each_kind_of_row_it_deleted():
         user=demo, key="k", fingerprint="f", response_status=201, response_data={}
     )
     expected = {
-        "users": User.objects.count(),
+        "users": User.objects.exclude(username="operator").count(),  # the operator stays
         "streams": LiveStream.objects.count(),
         "contributions": Contribution.objects.count(),
         "supports": MiniCrowdFundingSupport.objects.count(),
