@@ -1,9 +1,11 @@
-"""The project's URLs plus the naive and the floor funded lists, for the benchmark only."""
+"""The project's URLs plus the naive and the floor funded lists and the floors of the §11
+lists, for the benchmark only."""
 
 from django.urls import path
 
 from allmine.urls import urlpatterns as project_urlpatterns
 from bench.floor import funded_floor
+from bench.lists_floor import guest_floor, my_past_floor, past_floor, upcoming_floor
 from bench.naive import NaiveFundedLiveStreamViewSet
 
 NAIVE_URL = "/bench/naive/live-stream/funded"
@@ -12,5 +14,9 @@ FLOOR_URL = "/bench/floor/live-stream/funded"
 urlpatterns = [
     path("bench/naive/live-stream/funded", NaiveFundedLiveStreamViewSet.as_view({"get": "list"})),
     path("bench/floor/live-stream/funded", funded_floor),
+    path("bench/floor/live-stream/user/<str:user_id>/upcoming-live-streams", upcoming_floor),
+    path("bench/floor/live-stream/user/<str:user_id>/past-streams", past_floor),
+    path("bench/floor/live-stream/my-past-streams", my_past_floor),
+    path("bench/floor/live-stream/guest-streams", guest_floor),
     *project_urlpatterns,
 ]
