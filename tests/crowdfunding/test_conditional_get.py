@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from livestreams.models import LiveStream
@@ -141,18 +142,20 @@ def test_a_status_change_changes_the_tags(world, client_for):
 
 
 def test_the_callers_own_rental_and_reminder_change_their_tags(world):
-    client, by_name = world["client"], urls(world)
-    before = _tags(client, by_name)
-    rent = client.post(f"/api/v1/live-stream/{world['ended'].pk}/replay-rentals")
-    assert rent.status_code == 201
-    assert _changed(client, by_name, before) == {"past", "rentals"}
+    # The clock stands still: a rental's remainingSeconds must not move the tags meanwhile.
+    with time_machine.travel(timezone.now(), tick=False):
+        client, by_name = world["client"], urls(world)
+        before = _tags(client, by_name)
+        rent = client.post(f"/api/v1/live-stream/{world['ended'].pk}/replay-rentals")
+        assert rent.status_code == 201
+        assert _changed(client, by_name, before) == {"past", "rentals"}
 
-    before = _tags(client, by_name)
-    remind = client.post(f"/api/v1/live-stream/{world['upcoming'].pk}/reminder", {"minute": 10},
-                         format="json")  # fmt: skip
-    assert remind.status_code == 200
-    assert _changed(client, by_name, before) == {"upcoming", "reminders"}
-    assert client.get(by_name["upcoming"]).json()["data"][0]["isReminderActive"] is True
+        before = _tags(client, by_name)
+        remind = client.post(f"/api/v1/live-stream/{world['upcoming'].pk}/reminder", {"minute": 10},
+                             format="json")  # fmt: skip
+        assert remind.status_code == 200
+        assert _changed(client, by_name, before) == {"upcoming", "reminders"}
+        assert client.get(by_name["upcoming"]).json()["data"][0]["isReminderActive"] is True
 
 
 def test_a_rentals_remaining_time_is_part_of_the_data(world, client_for):
