@@ -16,7 +16,9 @@ a fresh process (Django's test client: routing, middleware, JWT, view, rendering
 2. reads the plan of every list's page query on the data set (SQLite `EXPLAIN QUERY PLAN`,
    PostgreSQL `EXPLAIN`) and fails if any reads the stream table without an index;
 3. times endpoint, floor and the endpoint's 304 (`If-None-Match` with the current tag)
-   interleaved in a random order; medians and p90, endpoint ÷ floor and 304 ÷ floor.
+   interleaved in a random order; medians and p90 of wall time, endpoint ÷ floor and 304 ÷
+   floor, and the medians of this process's CPU time (robust to a shared machine's load; on
+   PostgreSQL it leaves out the server's work, the same queries for all three).
 
 Then (unless --no-wrk) `wrk` against gunicorn (allmine/gunicorn.conf.py) on the upcoming list of
 `lister20` as `caller20`: endpoint, floor, and the 304, alternating.
@@ -302,18 +304,21 @@ def worker_measure(size: str, rounds: int, repeat: int) -> None:
                 return client.get(e if variant == "endpoint" else f, FULL_PAGE)
 
             times = {"endpoint": [], "floor": [], "304": []}
+            cpu = {variant: [] for variant in times}
             gc.collect()
             for _ in range(rounds):
                 for _ in range(repeat):
                     order = list(times)
                     rng.shuffle(order)
                     for variant in order:
-                        started = time.perf_counter()
+                        started, started_cpu = time.perf_counter(), time.process_time()
                         send(variant)
+                        cpu[variant].append(time.process_time() - started_cpu)
                         times[variant].append(time.perf_counter() - started)
             for variant, samples in times.items():
                 row[f"{variant}_median"] = statistics.median(samples) * 1000
                 row[f"{variant}_p90"] = _percentile(samples, 90) * 1000
+                row[f"{variant}_cpu"] = statistics.median(cpu[variant]) * 1000
             rows.append(row)
     print(json.dumps({"rows": rows, "plans": _plans(listers)}))
 
@@ -417,8 +422,9 @@ def _run_wrk(backend: str, size: str, seconds: int, rounds: int) -> list[dict]:
 def _table(rows: list[dict]) -> str:
     lines = [
         "| backend | size | list | items | endpoint ms (p90) | floor ms (p90) | 304 ms (p90) "
-        "| **endpoint ÷ floor** | **304 ÷ floor** | queries e/f | bytes |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|",
+        "| **endpoint ÷ floor** | **304 ÷ floor** | CPU ms e/f/304 | CPU e÷f | CPU 304÷f "
+        "| queries e/f | bytes |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
     for r in rows:
         lines.append(
@@ -428,6 +434,8 @@ def _table(rows: list[dict]) -> str:
             f"| {r['304_median']:.2f} ({r['304_p90']:.2f}) "
             f"| **{r['endpoint_median'] / r['floor_median']:.2f}×** "
             f"| **{r['304_median'] / r['floor_median']:.2f}×** "
+            f"| {r['endpoint_cpu']:.2f}/{r['floor_cpu']:.2f}/{r['304_cpu']:.2f} "
+            f"| {r['endpoint_cpu'] / r['floor_cpu']:.2f}× | {r['304_cpu'] / r['floor_cpu']:.2f}× "
             f"| {r['endpoint_queries']}/{r['floor_queries']} | {r['endpoint_bytes']:,} |"
         )
     return "\n".join(lines)

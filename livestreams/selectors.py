@@ -347,6 +347,16 @@ GUEST_STREAM_SORTS = {
 _WAITING_OR_LIVE = (LiveStream.Status.ACTIVE, LiveStream.Status.PREPARING)
 
 
+def _status_is(prefix: str, status: str) -> Q:
+    """`status` equals this, on the stream itself (no prefix) or on a joined one (`stream__`),
+    where it goes through a cast, which no index serves: SQLite (without statistics) would
+    otherwise walk the status index through every stream of that status on the platform
+    instead of the user's guest or broadcaster rows."""
+    if not prefix:
+        return Q(status=status)
+    return Q(Exact(Cast(f"{prefix}status", models.CharField()), status))
+
+
 def _taking_part(user_id: str, condition) -> QuerySet:
     """The ids of the streams meeting `condition(prefix)` (a Q on the stream's fields, named
     from the row the branch starts at) that the user created, is invited to as a guest, or
@@ -396,12 +406,7 @@ def past_streams_of(*, user_id: str) -> QuerySet[LiveStream]:
     """The user's `ended` streams (created, guest or broadcaster), latest `endedAt` first."""
 
     def ended(prefix: str) -> Q:
-        if not prefix:
-            return Q(status=LiveStream.Status.ENDED)
-        # Through a cast, which no index serves: on a joined stream SQLite (without statistics)
-        # would otherwise walk the status index through every ended stream of the platform
-        # instead of the user's guest or broadcaster rows.
-        return Q(Exact(Cast(f"{prefix}status", models.CharField()), LiveStream.Status.ENDED))
+        return _status_is(prefix, LiveStream.Status.ENDED)
 
     return (
         LiveStream.objects.alive()
@@ -415,11 +420,10 @@ def guest_streams_of(
 ) -> QuerySet[LiveStream]:
     """Streams the user is invited to as a guest, optionally of one `status`, by the API field
     `sort_by` (a key of GUEST_STREAM_SORTS), then id; streams without the value last."""
-    streams = LiveStream.objects.alive().filter(
-        pk__in=StreamGuest.objects.filter(user_id=user_id).values("stream_id")
-    )
+    invited = StreamGuest.objects.filter(user_id=user_id, stream__deleted_at__isnull=True)
     if status is not None:
-        streams = streams.filter(status=status)
+        invited = invited.filter(_status_is("stream__", status))
+    streams = LiveStream.objects.alive().filter(pk__in=invited.values("stream_id"))
     field = F(GUEST_STREAM_SORTS[sort_by])
     if descending:
         return streams.order_by(field.desc(nulls_last=True), "-id")
