@@ -14,6 +14,7 @@ from django.db.models import DateTimeField, ExpressionWrapper, F, QuerySet, Valu
 from django.utils import timezone
 
 from allmine.api.errors import NotFound
+from allmine.compiled import CompiledQuery
 from allmine.ids import check_object_id
 from livestreams.models import LiveStream, Reminder
 from livestreams.rules import Action, require, statuses_for
@@ -80,11 +81,17 @@ def reminder_ids_armed(*, user: User | None, stream_ids) -> set[str]:
     """Which of these streams the user has an armed reminder for (`isReminderActive`)."""
     if user is None:
         return set()
-    return set(
-        Reminder.objects.filter(
-            user=user, stream_id__in=list(stream_ids), status__in=Reminder.ARMED_STATUSES
-        ).values_list("stream_id", flat=True)
-    )
+    return {row[0] for row in _ARMED_STREAM_IDS.rows(user_id=user.pk, ids=list(stream_ids))}
+
+
+# Compiled once (allmine/compiled.py): the upcoming list asks on every request.
+_ARMED_STREAM_IDS = CompiledQuery(
+    lambda user_id, ids: Reminder.objects.filter(
+        user_id=user_id, stream_id__in=ids, status__in=Reminder.ARMED_STATUSES
+    ).values_list("stream_id"),
+    model=Reminder,
+    convert=False,
+)
 
 
 def _drafts(reminders: list[Reminder], stream: LiveStream, *, started: bool) -> list:
