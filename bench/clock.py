@@ -9,8 +9,8 @@ Two measurements, nothing kept:
 
 - the idle tick: both sweeps when nothing is due (what every `CLOCK_TICK_SECONDS` costs in the
   steady state), median and max of --repeat runs, and its queries;
-- a burst: every scheduled stream expires and every ended stream not paid out is paid, as if the
-  clock jumped 400 days ahead (`now=`), timed per stream; then rolled back.
+- the work per stream: --burst streams expired and --burst paid out as if the clock had jumped
+  400 days ahead (`now=`), each in a transaction of its own as the sweep does; rolled back.
 """
 
 import argparse
@@ -23,6 +23,7 @@ from datetime import timedelta
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--burst", type=int, default=500)
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "allmine.settings")
     import django
@@ -32,8 +33,14 @@ def main() -> None:
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
-    from crowdfunding.clock import funding_payouts_settle_due, live_streams_expire_due
+    from crowdfunding.clock import (
+        funding_payout_settle,
+        funding_payouts_settle_due,
+        live_stream_expire,
+        live_streams_expire_due,
+    )
     from crowdfunding.models import Contribution, FundingPayout
+    from livestreams.clock import EXPIRABLE_STATUSES
     from livestreams.models import LiveStream
 
     print(
@@ -58,18 +65,43 @@ def main() -> None:
         f"{len(queries.captured_queries)} queries ({acted} streams fell due meanwhile)"
     )
 
+    # The work per stream: --burst streams expired and --burst paid out as if the clock had
+    # jumped 400 days ahead, each in its own transaction as the sweep does; all rolled back.
     later = timezone.now() + timedelta(days=400)
-    with transaction.atomic():
-        started = time.perf_counter()
-        expired = live_streams_expire_due(now=later)
-        expiring = time.perf_counter() - started
-        started = time.perf_counter()
-        paid = funding_payouts_settle_due(now=later)
-        paying = time.perf_counter() - started
-        transaction.set_rollback(True)
-    for label, count, seconds in (("expired", expired, expiring), ("paid out", paid, paying)):
-        per = seconds * 1000 / count if count else 0
-        print(f"burst: {count} streams {label} in {seconds:.2f} s ({per:.2f} ms per stream)")
+    for label, model_filter, act in (
+        (
+            "expired",
+            {"status__in": EXPIRABLE_STATUSES},
+            lambda pk: live_stream_expire(stream_id=pk, now=later),
+        ),
+        (  # active streams, ended for the measurement (the seed's ended ones are paid)
+            "paid out",
+            {"status": "active"},
+            lambda pk: funding_payout_settle(stream_id=pk, now=later) is not None,
+        ),
+    ):
+        ids = list(
+            LiveStream.objects.alive()
+            .filter(**model_filter)
+            .values_list("pk", flat=True)[: args.burst]
+        )
+        records = Contribution.objects.filter(stream_id__in=ids, status="completed").count()
+        with transaction.atomic():
+            LiveStream.objects.filter(pk__in=ids, status="active").update(
+                status="ended", ended_at=timezone.now()
+            )
+            started = time.perf_counter()
+            done = 0
+            for pk in ids:
+                with transaction.atomic():
+                    done += bool(act(pk))
+            seconds = time.perf_counter() - started
+            transaction.set_rollback(True)
+        per = seconds * 1000 / done if done else 0
+        print(
+            f"{label}: {done} streams ({records} contributions) in {seconds:.2f} s, "
+            f"{per:.1f} ms per stream"
+        )
 
 
 if __name__ == "__main__":

@@ -219,7 +219,8 @@ def _funding_payouts() -> Iterator[str]:
             status=completed,
         ),
     ).values_list(
-        "pk", "total", "contributed", "supported", "stream_id", "stream__status",
+        "pk", "paid_at", "stream__funding_paid_out_at", "total", "contributed", "supported",
+        "stream_id", "stream__status",
         "stream__live_stream_type", "stream__creator_id", "guest_id", "creator_share",
         "guest_share", "creator_revenue_entry__user_id", "creator_revenue_entry__amount",
         "creator_revenue_entry__type", "creator_revenue_entry__stream_id",
@@ -228,8 +229,8 @@ def _funding_payouts() -> Iterator[str]:
     )  # fmt: skip
     revenue = CreditLedgerEntry.Type.STREAM_REVENUE
     for row in payouts.order_by("pk").iterator(chunk_size=2000):
-        pk, total, contributed, supported, stream_id, status, kind, creator_id, guest_id = row[:9]
-        creator_share, guest_share, *entries = row[9:]
+        pk, paid_at, stream_paid_at, total, contributed, supported, stream_id, status = row[:8]
+        kind, creator_id, guest_id, creator_share, guest_share, *entries = row[8:]
         if total != contributed + supported:
             yield (
                 f"funding payout {pk}: paid out {total} credits but stream {stream_id} holds "
@@ -237,6 +238,8 @@ def _funding_payouts() -> Iterator[str]:
             )
         if status != LiveStream.Status.ENDED:
             yield f"funding payout {pk}: stream {stream_id} is {status}, not ended"
+        if paid_at != stream_paid_at:
+            yield f"funding payout {pk}: stream {stream_id} says paid out at {stream_paid_at}"
         expected = revenue_split(price=total, live_stream_type=kind, has_guest=guest_id is not None)
         paid = [tuple(entries[:4]) if entries[1] is not None else None]
         paid.append(tuple(entries[4:]) if entries[5] is not None else None)
@@ -249,6 +252,11 @@ def _funding_payouts() -> Iterator[str]:
                 f"funding payout {pk}: revenue {paid} does not match the split {wanted} "
                 f"of {total} credits"
             )
+    marked = LiveStream.objects.filter(funding_paid_out_at__isnull=False).exclude(
+        Exists(FundingPayout.objects.filter(stream=OuterRef("pk")))
+    )
+    for pk in marked.order_by("pk").values_list("pk", flat=True):
+        yield f"live stream {pk}: marked paid out without a funding payout"
 
 
 def _purchase_records() -> Iterator[str]:

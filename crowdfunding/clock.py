@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from crowdfunding.models import FundingPayout
@@ -142,6 +142,8 @@ def funding_payout_settle(*, stream_id: str, now: datetime | None = None) -> Fun
         if share
     }
     payout_notify(stream, {user_id: entry.amount for user_id, entry in entries.items()})
+    stream.funding_paid_out_at = now  # out of the sweep's index from now on
+    stream.save(update_fields=["funding_paid_out_at", "updated_at"])
     return FundingPayout.objects.create(
         stream=stream,
         total=total,
@@ -160,8 +162,11 @@ def funding_payouts_settle_due(*, now: datetime | None = None, batch: int = SWEE
     now = now or timezone.now()
     due = (
         LiveStream.objects.alive()
-        .filter(status=LiveStream.Status.ENDED, ended_at__lte=payout_cutoff(now))
-        .exclude(Exists(FundingPayout.objects.filter(stream=OuterRef("pk"))))
+        .filter(
+            status=LiveStream.Status.ENDED,
+            funding_paid_out_at__isnull=True,
+            ended_at__lte=payout_cutoff(now),
+        )
         .order_by("ended_at", "pk")
     )
     return _sweep(due, lambda pk: funding_payout_settle(stream_id=pk, now=now) is not None, batch)

@@ -1105,7 +1105,10 @@ class DemoSeeder:
     def _stream_rows(self) -> Iterator[LiveStream]:
         ids = [user.id for user in self.users]
         for s in self.streams:
-            updated = max(x for x in (s.created, s.started, s.ended, s.refund_at, s.deleted) if x)
+            paid = s.payout.at if s.payout is not None else None
+            updated = max(
+                x for x in (s.created, s.started, s.ended, s.refund_at, s.deleted, paid) if x
+            )
             yield LiveStream(
                 id=s.id,
                 creator_id=ids[s.creator],
@@ -1132,6 +1135,7 @@ class DemoSeeder:
                 # The demo's host cancellations were made by their creators.
                 cancelled_by_id=ids[s.creator] if s.status == S.CANCELLED_BY_HOST else None,
                 cancelled_at=self.dt(s.refund_at) if s.status == S.CANCELLED_BY_HOST else None,
+                funding_paid_out_at=self.dt(s.payout.at) if s.payout is not None else None,
                 created_at=self.dt(s.created),
                 updated_at=self.dt(updated),
             )

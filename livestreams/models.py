@@ -9,7 +9,14 @@ from django.utils import timezone
 
 from allmine.fields import UpdatedAtField
 from allmine.ids import ObjectIdField
-from livestreams.rules import StreamStatus, StreamType, access_type, funding_percentage
+from livestreams.rules import (
+    Action,
+    StreamStatus,
+    StreamType,
+    access_type,
+    funding_percentage,
+    statuses_for,
+)
 
 
 class Interest(models.TextChoices):
@@ -83,6 +90,9 @@ class LiveStream(models.Model):
         related_name="+",
     )
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # When the clock paid an ended stream's funding out (`crowdfunding.clock`, with its
+    # `FundingPayout` row in the same transaction): the payout sweep's index skips these.
+    funding_paid_out_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = UpdatedAtField()
 
@@ -93,6 +103,22 @@ class LiveStream(models.Model):
         indexes = [
             models.Index(fields=["status", "planned_start_date"], name="stream_status_start_idx"),
             models.Index(fields=["creator", "status"], name="stream_creator_status_idx"),
+            # The clock's sweeps (crowdfunding/clock.py): only the rows that can fall due, in
+            # the order each sweep takes them, so an idle tick reads a few index pages.
+            models.Index(
+                fields=["planned_start_date", "id"],
+                condition=Q(status__in=statuses_for(Action.EXPIRE), deleted_at__isnull=True),
+                name="stream_expiry_due_idx",
+            ),
+            models.Index(
+                fields=["ended_at", "id"],
+                condition=Q(
+                    status=StreamStatus.ENDED,
+                    funding_paid_out_at__isnull=True,
+                    deleted_at__isnull=True,
+                ),
+                name="stream_payout_due_idx",
+            ),
         ]
         permissions = [
             ("cancel_stream_with_refunds", "Can cancel streams and refund every funder"),

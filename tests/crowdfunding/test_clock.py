@@ -266,6 +266,8 @@ class TestPayout:
         assert funding_payouts_settle_due(now=due + DELAY) == 0
 
         payout = FundingPayout.objects.get(stream=stream)
+        assert payout.paid_at == due
+        assert LiveStream.objects.get(pk=stream.pk).funding_paid_out_at == due  # out of the index
         assert (payout.total, payout.creator_share, payout.guest_share) == (153, 122, 0)
         assert payout.platform_share == 31
         assert balance(stream.creator) == 122
@@ -370,3 +372,17 @@ class TestPayout:
         assert any(f"funding payout {payout.pk}: revenue" in m for m in mismatches)
         with pytest.raises(Exception, match="mismatch"):
             call_command("audit_ledger")
+
+    def test_the_audit_sees_a_stream_marked_paid_out_without_its_payout_and_the_reverse(self):
+        paid, marked = ended_stream(), ended_stream()
+        payout = funding_payout_settle(stream_id=paid.pk, now=paid.ended_at + DELAY)
+        LiveStream.objects.filter(pk=paid.pk).update(funding_paid_out_at=None)
+        LiveStream.objects.filter(pk=marked.pk).update(funding_paid_out_at=timezone.now())
+
+        mismatches = list(ledger_mismatches())
+
+        assert any(
+            m.startswith(f"funding payout {payout.pk}: stream {paid.pk} says paid out at None")
+            for m in mismatches
+        )
+        assert f"live stream {marked.pk}: marked paid out without a funding payout" in mismatches
