@@ -203,6 +203,9 @@ class WorkerPool:
         return process.returncode
 
     def stop_all(self) -> None:
+        for process in self.processes.values():  # all at once, then wait for each
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
         for worker_id in self.processes:
             self.stop(worker_id, timeout=10)
         for worker_id, log in self.logs.items():

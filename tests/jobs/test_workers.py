@@ -53,7 +53,7 @@ def test_the_beat_enqueues_a_periodic_job_once_per_period_with_three_workers(job
     every = 1.0
     job = {"task": "tests.jobs.tasks.periodic_noop", "every": every}
     job_workers.start(3, clock_jobs={"noop": job}, CLOCK_TICK_SECONDS="0.1")
-    window = 4.0
+    window = 3.0
     time.sleep(window)
 
     runs = list(
