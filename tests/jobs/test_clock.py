@@ -10,6 +10,7 @@ from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from allmine.jobs import clock
+from allmine.jobs.apps import clock_jobs_check
 from allmine.jobs.models import JobAttempt, PeriodicJob
 from tests.jobs import tasks
 
@@ -118,3 +119,25 @@ def test_a_failure_is_retried_once_however_often_the_clock_looks(tmp_path):
             number=2,
             previous=first,
         )
+
+
+@pytest.mark.parametrize(
+    ("job", "message"),
+    [
+        ({"task": "tests.jobs.tasks.nowhere", "every": 5}, "nowhere"),
+        ({"task": "tests.jobs.tasks.runs", "every": 5}, "is not a task"),
+        ({"task": "tests.jobs.tasks.periodic_noop", "every": 0}, "positive number"),
+        ({"every": 5}, "task"),
+    ],
+)
+def test_a_clock_job_that_cannot_run_fails_the_system_check(settings, job, message):
+    settings.CLOCK_JOBS = {"broken": job}
+
+    errors = clock_jobs_check()
+
+    assert [error.id for error in errors] == ["jobs.E001"]
+    assert message in errors[0].msg
+
+
+def test_the_settings_clock_jobs_pass_the_system_check():
+    assert clock_jobs_check() == []

@@ -2,6 +2,8 @@
 `SELECT ... FOR UPDATE SKIP LOCKED`, runs them, records the result) plus this project's clock
 (allmine/jobs/clock.py) in a thread beside it. Run as many as you like, on any hosts.
 
+A CLOCK_JOBS entry that names no task stops it at start (the system check `jobs.E001`).
+
 SIGTERM or Ctrl+C: the job in hand finishes, then the worker exits (a second signal stops it
 at once; its job is then requeued by another worker's clock).
 """
@@ -10,7 +12,6 @@ import logging
 import threading
 
 from django.conf import settings
-from django.core.management.base import CommandError
 from django.db import close_old_connections, connection
 from django_tasks_db.management.commands import db_worker
 
@@ -59,10 +60,6 @@ class Command(db_worker.Command):
         parser.set_defaults(queue_name="*", reload=False)
 
     def handle(self, *args, **options) -> None:
-        try:
-            clock.check_clock_jobs()
-        except (ImportError, TypeError, ValueError, KeyError) as error:
-            raise CommandError(f"CLOCK_JOBS: {error}") from error
         worker_id = options["worker_id"]
         clock.heartbeat(worker_id, clock.timezone.now())  # alive before it claims any job
         ticker = Clock(worker_id)
