@@ -13,6 +13,7 @@ import threading
 
 from django.conf import settings
 from django.db import close_old_connections, connection
+from django.utils import timezone
 from django_tasks_db.management.commands import db_worker
 
 from allmine.jobs import clock
@@ -61,7 +62,7 @@ class Command(db_worker.Command):
 
     def handle(self, *args, **options) -> None:
         worker_id = options["worker_id"]
-        clock.heartbeat(worker_id, clock.timezone.now())  # alive before it claims any job
+        clock.heartbeat(worker_id, timezone.now())  # alive before it claims any job
         ticker = Clock(worker_id)
         ticker.start()
         try:
