@@ -18,7 +18,7 @@ from allmine.api.formats import format_datetime
 from allmine.events import publish_on_commit, stream_channel
 from livestreams.models import Gift, GiftType, LiveStream
 from livestreams.rules import revenue_split
-from livestreams.services import check_object_id, revenue_guest_id
+from livestreams.services import check_object_id, revenue_guest_id, revenue_shares_post
 from users.locks import wallets_lock
 from users.models import CreditLedgerEntry, User
 from users.services import ledger_post
@@ -77,22 +77,13 @@ def gift_create(*, user: User, gift_type_id: str, stream_id: str) -> GiftReceipt
         guest_share=guest_share,
     )
     revenue = f"Gift “{gift_type.name}” from {user.username} on “{stream.title}” ({stream.pk})"
-    if creator_share:
-        gift.creator_revenue_entry = ledger_post(
-            user_id=stream.creator_id,
-            amount=creator_share,
-            entry_type=CreditLedgerEntry.Type.STREAM_REVENUE,
-            description=revenue,
-            stream_id=stream.pk,
-        )
-    if guest_share:
-        gift.guest_revenue_entry = ledger_post(
-            user_id=guest_id,
-            amount=guest_share,
-            entry_type=CreditLedgerEntry.Type.STREAM_REVENUE,
-            description=revenue,
-            stream_id=stream.pk,
-        )
+    gift.creator_revenue_entry, gift.guest_revenue_entry = revenue_shares_post(
+        stream=stream,
+        creator_share=creator_share,
+        guest_id=guest_id,
+        guest_share=guest_share,
+        description=revenue,
+    )
     gift.save(force_insert=True)
     publish_on_commit(
         stream_channel(stream.pk),

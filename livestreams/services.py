@@ -464,6 +464,30 @@ def revenue_guest_id(stream: LiveStream) -> str | None:
     return broadcaster.user_id if broadcaster is not None else None
 
 
+def revenue_shares_post(
+    *,
+    stream: LiveStream,
+    creator_share: int,
+    guest_id: str | None,
+    guest_share: int,
+    description: str,
+) -> tuple[CreditLedgerEntry | None, CreditLedgerEntry | None]:
+    """Credit a stream's creator and guest their shares as `stream_revenue` rows (a zero share
+    writes no row). The caller holds the locks on both wallets."""
+    return tuple(
+        ledger_post(
+            user_id=user_id,
+            amount=share,
+            entry_type=CreditLedgerEntry.Type.STREAM_REVENUE,
+            description=description,
+            stream_id=stream.pk,
+        )
+        if share
+        else None
+        for user_id, share in ((stream.creator_id, creator_share), (guest_id, guest_share))
+    )
+
+
 def _settle(charge: ReplayRentalCharge, *, guest_id: str | None, now: datetime) -> None:
     """Pay out one locked, active charge whose window has closed to its stream's creator and
     `guest_id` (the guest the caller locked: their wallets are locked already)."""
@@ -472,22 +496,13 @@ def _settle(charge: ReplayRentalCharge, *, guest_id: str | None, now: datetime) 
         price=charge.price, live_stream_type=stream.live_stream_type, has_guest=guest_id is not None
     )
     description = f"Replay revenue of “{stream.title}” ({stream.pk}), rental {charge.rental_id}"
-    if creator_share:
-        charge.creator_revenue_entry = ledger_post(
-            user_id=stream.creator_id,
-            amount=creator_share,
-            entry_type=CreditLedgerEntry.Type.STREAM_REVENUE,
-            description=description,
-            stream_id=stream.pk,
-        )
-    if guest_share:
-        charge.guest_revenue_entry = ledger_post(
-            user_id=guest_id,
-            amount=guest_share,
-            entry_type=CreditLedgerEntry.Type.STREAM_REVENUE,
-            description=description,
-            stream_id=stream.pk,
-        )
+    charge.creator_revenue_entry, charge.guest_revenue_entry = revenue_shares_post(
+        stream=stream,
+        creator_share=creator_share,
+        guest_id=guest_id,
+        guest_share=guest_share,
+        description=description,
+    )
     notifications_create(
         NotificationDraft(
             user_id=payee,
