@@ -283,11 +283,16 @@ def _purchase_records() -> Iterator[str]:
     )
     for event_id in refunded.order_by("pk").values_list("event_id", flat=True):
         yield f"store event {event_id}: refunded without a matching refund row"
-    orphans = CreditLedgerEntry.objects.filter(type=purchase_type).exclude(
-        Exists(StoreEvent.objects.filter(ledger_entry=OuterRef("pk")))
-    )
-    for pk in orphans.order_by("pk").values_list("pk", flat=True):
+    for pk in _unlinked_entries(purchase_type, StoreEvent, "ledger_entry"):
         yield f"ledger entry {pk}: {purchase_type} row without its store event"
+
+
+def _unlinked_entries(entry_type: str, record, field: str) -> Iterator[str]:
+    """The ids of `entry_type` ledger rows that no `record` row links through `field`."""
+    orphans = CreditLedgerEntry.objects.filter(type=entry_type).exclude(
+        Exists(record.objects.filter(**{field: OuterRef("pk")}))
+    )
+    return iter(orphans.order_by("pk").values_list("pk", flat=True))
 
 
 def _transfer_records() -> Iterator[str]:
@@ -305,10 +310,7 @@ def _transfer_records() -> Iterator[str]:
     for pk in bad.order_by("pk").values_list("pk", flat=True):
         yield f"credit transfer {pk}: its two ledger rows do not match it"
     for entry_type, name in ((sent_type, "sent_entry"), (received_type, "received_entry")):
-        orphans = CreditLedgerEntry.objects.filter(type=entry_type).exclude(
-            Exists(CreditTransfer.objects.filter(**{name: OuterRef("pk")}))
-        )
-        for pk in orphans.order_by("pk").values_list("pk", flat=True):
+        for pk in _unlinked_entries(entry_type, CreditTransfer, name):
             yield f"ledger entry {pk}: {entry_type} row without its transfer"
 
 
@@ -346,10 +348,7 @@ def _gift_records() -> Iterator[str]:
         ]
         if (creator_share, guest_share) != expected or paid != wanted:
             yield f"gift {pk}: revenue {paid} does not match the split {wanted} of {amount}"
-    orphans = CreditLedgerEntry.objects.filter(type=spend_type).exclude(
-        Exists(Gift.objects.filter(spend_entry=OuterRef("pk")))
-    )
-    for pk in orphans.order_by("pk").values_list("pk", flat=True):
+    for pk in _unlinked_entries(spend_type, Gift, "spend_entry"):
         yield f"ledger entry {pk}: {spend_type} row without its gift"
 
 

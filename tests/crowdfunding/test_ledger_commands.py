@@ -108,6 +108,30 @@ def test_audit_names_an_orphan_ledger_row(consistent_books, capsys):
     assert f"ledger entry {orphan.pk}: stream_funding_refund row without its contribution" in output
 
 
+@pytest.mark.parametrize(
+    ("entry_type", "amount", "record"),
+    [
+        ("credit_purchase", 1, "store event"),
+        ("credit_transfer_sent", -1, "transfer"),
+        ("credit_transfer_received", 1, "transfer"),
+        ("gift_spend", -1, "gift"),
+    ],
+)
+def test_audit_names_a_money_row_without_its_record(
+    consistent_books, capsys, entry_type, amount, record
+):
+    funder, _ = consistent_books
+    orphan = CreditLedgerEntry.objects.create(
+        user=funder, type=entry_type, amount=amount, balance_after=960 + amount
+    )
+    tamper_balance(funder.pk, 960 + amount)
+
+    clean, output = audit(capsys)
+
+    assert not clean
+    assert f"ledger entry {orphan.pk}: {entry_type} row without its {record}" in output
+
+
 def test_grant_credits_writes_an_admin_adjustment(capsys):
     user = UserFactory(email="ops@allmine.test")
 
