@@ -1,14 +1,12 @@
-"""`manage.py seed_demo`: a deterministic, realistic demo database (see crowdfunding/seeding.py)."""
+"""`manage.py seed_demo`: a deterministic, realistic demo database (see crowdfunding/seeding/)."""
 
 import os
 import sys
 import time
 from datetime import datetime
 from datetime import timezone as dt_timezone
-from io import StringIO
 
 from django.conf import settings
-from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from crowdfunding import seeding
@@ -37,21 +35,6 @@ def _callers(value: str) -> tuple[int, ...]:
 
 def _date(value: str) -> datetime:
     return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=dt_timezone.utc)
-
-
-OPERATOR_USERNAME = "operator"
-
-
-def _demo_operator(password: str) -> User:
-    """The demo's admin login: a staff user allowed to refund and cancel with refunds
-    (`grant_operator --money`), made once, not a seeded user (`--reset` keeps it)."""
-    operator = User.objects.filter(username=OPERATOR_USERNAME).first()
-    if operator is None:
-        operator = User.objects.create_user(
-            OPERATOR_USERNAME, f"{OPERATOR_USERNAME}@admin.allmine.test", password
-        )
-        call_command("grant_operator", OPERATOR_USERNAME, "--money", stdout=StringIO())
-    return operator
 
 
 class Command(BaseCommand):
@@ -145,7 +128,7 @@ class Command(BaseCommand):
             summary = seeder.run()
         except ValueError as error:
             raise CommandError(str(error)) from error
-        _demo_operator(seeding.DEMO_PASSWORD)
+        seeding.demo_operator(seeding.DEMO_PASSWORD)
         if verbosity >= 1:
             took = time.monotonic() - started
             counts = ", ".join(f"{k} {v:,}" for k, v in summary.counts.items())
@@ -159,7 +142,7 @@ class Command(BaseCommand):
             return
         password = seeding.DEMO_PASSWORD
         api = f"{base_url.rstrip('/')}/api/v1"
-        operator = _demo_operator(password)
+        operator = seeding.demo_operator(password)
         lines = [
             "",
             f"Operator login (the admin and its funds overview): {base_url.rstrip('/')}/admin/ "
