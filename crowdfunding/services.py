@@ -22,6 +22,12 @@ from crowdfunding.models import (
     PaidRecord,
 )
 from crowdfunding.moments import funding_publish, mini_goal_notify, refunds_tell
+from crowdfunding.records import (
+    contribution_debit_post,
+    contribution_row,
+    support_debit_post,
+    support_row,
+)
 from livestreams.clock import FUNDING_CLOSED, funding_is_open
 from livestreams.models import LiveStream
 from livestreams.rules import Action, check_amount, mini_status, require
@@ -88,20 +94,11 @@ def contribution_create(*, user: User, stream_id: str, amount: int) -> FundingRe
     stream = _locked_stream(stream_id)
     _check_can_fund(stream, user, Action.FUND)
 
-    debit = ledger_post(
-        user_id=user.pk,
-        amount=-amount,
-        entry_type=CreditLedgerEntry.Type.STREAM_FUNDING_CONTRIBUTION,
-        description=f"Funding of live stream “{stream.title}” ({stream.pk})",
-        stream_id=stream.pk,
+    debit = contribution_debit_post(user_id=user.pk, stream=stream, amount=amount)
+    contribution = contribution_row(
+        user_id=user.pk, stream_id=stream.pk, amount=amount, ledger_entry_id=debit.pk
     )
-    contribution = Contribution.objects.create(
-        user_id=user.pk,
-        stream=stream,
-        amount=amount,
-        status=Contribution.Status.COMPLETED,
-        ledger_entry=debit,
-    )
+    contribution.save(force_insert=True)
     stream.collected_funding += amount  # the row is locked: no increment can be lost
     stream.save(update_fields=["collected_funding", "updated_at"])
     funding_publish(stream)
@@ -134,20 +131,11 @@ def mini_crowd_funding_support_create(
     if mini.status != MiniCrowdFunding.Status.ACTIVE:
         raise Conflict(f"Mini crowd funding is {mini.status}")
 
-    debit = ledger_post(
-        user_id=user.pk,
-        amount=-amount,
-        entry_type=CreditLedgerEntry.Type.MINI_CROWD_FUNDING_SUPPORT,
-        description=f"Support of “{mini.title}” on live stream “{stream.title}” ({stream.pk})",
-        stream_id=stream.pk,
+    debit = support_debit_post(user_id=user.pk, mini=mini, stream=stream, amount=amount)
+    support = support_row(
+        user_id=user.pk, mini_crowd_funding_id=mini.pk, amount=amount, ledger_entry_id=debit.pk
     )
-    support = MiniCrowdFundingSupport.objects.create(
-        user_id=user.pk,
-        mini_crowd_funding=mini,
-        amount=amount,
-        status=FundingStatus.COMPLETED,
-        ledger_entry=debit,
-    )
+    support.save(force_insert=True)
     mini.collected += amount
     mini.status = mini_status(status=mini.status, collected=mini.collected, goal=mini.goal)
     mini.save(update_fields=["collected", "status", "updated_at"])

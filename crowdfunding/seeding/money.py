@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from crowdfunding.clock import expiry_refund_reason, funding_payout_split, payout_description
+from crowdfunding.records import CONTRIBUTION_DEBIT, SUPPORT_DEBIT
 from crowdfunding.seeding.plans import (
     AMOUNT_WEIGHTS,
     AMOUNTS,
@@ -213,8 +214,8 @@ def plan_ledger(planner: Planner) -> list[LedgerEvent]:
                 )
             )  # fmt: skip
     for debit_type, rows in (
-        (L.STREAM_FUNDING_CONTRIBUTION, planner.contributions),
-        (L.MINI_CROWD_FUNDING_SUPPORT, planner.supports),
+        (CONTRIBUTION_DEBIT, planner.contributions),
+        (SUPPORT_DEBIT, planner.supports),
     ):
         for f in rows:
             events.append(

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 from crowdfunding.models import (
     Contribution,
     FundingPayout,
-    FundingStatus,
     MiniCrowdFunding,
     MiniCrowdFundingSupport,
 )
+from crowdfunding.records import contribution_row, support_row
 from crowdfunding.seeding.demo import SEED_EMAIL_DOMAIN, SEED_MEDIA_PREFIX
 from crowdfunding.seeding.plans import FundingPlan, LedgerEvent, S
 from livestreams.models import (
@@ -208,12 +208,13 @@ def store_event_rows(planner: Planner) -> Iterator[StoreEvent]:
 
 
 def _funding_fields(planner: Planner, f: FundingPlan) -> dict:
+    """A planned contribution's or support's fields, for `crowdfunding.records`' builders
+    (which say its status from its ledger links)."""
     refunded = f.refund_at is not None
     return {
         "id": f.id,
         "user_id": planner.users[f.user].id,
         "amount": f.amount,
-        "status": FundingStatus.REFUNDED if refunded else FundingStatus.COMPLETED,
         "ledger_entry_id": f.debit_id,
         "refund_ledger_entry_id": f.refund_id,
         "refunded_at": planner.dt(f.refund_at) if refunded else None,
@@ -224,14 +225,12 @@ def _funding_fields(planner: Planner, f: FundingPlan) -> dict:
 
 def contribution_rows(planner: Planner) -> Iterator[Contribution]:
     for f in planner.contributions:
-        yield Contribution(stream_id=f.target.id, **_funding_fields(planner, f))
+        yield contribution_row(stream_id=f.target.id, **_funding_fields(planner, f))
 
 
 def support_rows(planner: Planner) -> Iterator[MiniCrowdFundingSupport]:
     for f in planner.supports:
-        yield MiniCrowdFundingSupport(
-            mini_crowd_funding_id=f.target.id, **_funding_fields(planner, f)
-        )
+        yield support_row(mini_crowd_funding_id=f.target.id, **_funding_fields(planner, f))
 
 
 def payout_rows(planner: Planner) -> Iterator[FundingPayout]:

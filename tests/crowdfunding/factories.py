@@ -1,5 +1,6 @@
 """Factories that keep the books straight: a contribution made here moves credits through the
-ledger exactly as the services do, so `collectedFunding` and balances stay consistent."""
+ledger exactly as the services do, so `collectedFunding` and balances stay consistent. The
+debit and the row are built by `crowdfunding.records`, as the fund service builds them."""
 
 import factory
 from django.db import transaction
@@ -7,6 +8,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from crowdfunding.models import Contribution, MiniCrowdFunding, MiniCrowdFundingSupport
+from crowdfunding.records import (
+    contribution_debit_post,
+    contribution_row,
+    support_debit_post,
+    support_row,
+)
 from livestreams.models import LiveStream
 from tests.livestreams.factories import LiveStreamFactory
 from tests.users.factories import UserFactory
@@ -47,29 +54,34 @@ class ContributionFactory(factory.django.DjangoModelFactory):
     status = Contribution.Status.COMPLETED
 
     @classmethod
-    def _create(cls, model_class, *args, **kwargs):
-        user, amount, status = kwargs["user"], kwargs["amount"], kwargs["status"]
+    def _create(cls, model_class, *args, user, stream, amount, status, **stamps):
+        debit_id = refund_id = refunded_at = None
         with transaction.atomic():
             if status in (Contribution.Status.COMPLETED, Contribution.Status.REFUNDED):
                 purchase_of(user, amount)
-                kwargs["ledger_entry"] = ledger_post(
-                    user_id=user.pk,
-                    amount=-amount,
-                    entry_type=CreditLedgerEntry.Type.STREAM_FUNDING_CONTRIBUTION,
-                    stream_id=kwargs["stream"].pk,
-                )
+                debit_id = contribution_debit_post(user_id=user.pk, stream=stream, amount=amount).pk
             if status == Contribution.Status.REFUNDED:
-                kwargs["refund_ledger_entry"] = ledger_post(
+                refund_id = ledger_post(
                     user_id=user.pk,
                     amount=amount,
                     entry_type=CreditLedgerEntry.Type.STREAM_FUNDING_REFUND,
-                    stream_id=kwargs["stream"].pk,
+                    stream_id=stream.pk,
                     status=CreditLedgerEntry.Status.REFUNDED,
-                )
-                kwargs["refunded_at"] = timezone.now()
-            contribution = super()._create(model_class, *args, **kwargs)
+                ).pk
+                refunded_at = timezone.now()
+            contribution = contribution_row(
+                user_id=user.pk,
+                stream_id=stream.pk,
+                amount=amount,
+                ledger_entry_id=debit_id,
+                refund_ledger_entry_id=refund_id,
+                refunded_at=refunded_at,
+                status=status,
+                **stamps,
+            )
+            contribution.save(force_insert=True)
             if status == Contribution.Status.COMPLETED:
-                LiveStream.objects.filter(pk=contribution.stream_id).update(
+                LiveStream.objects.filter(pk=stream.pk).update(
                     collected_funding=F("collected_funding") + amount
                 )
         user.refresh_from_db(fields=["credit_balance"])
@@ -99,17 +111,23 @@ class MiniCrowdFundingSupportFactory(factory.django.DjangoModelFactory):
     status = MiniCrowdFundingSupport.Status.COMPLETED
 
     @classmethod
-    def _create(cls, model_class, *args, **kwargs):
-        user, amount, mini = kwargs["user"], kwargs["amount"], kwargs["mini_crowd_funding"]
+    def _create(cls, model_class, *args, user, mini_crowd_funding, amount, status, **stamps):
+        mini = mini_crowd_funding
+        if status != MiniCrowdFundingSupport.Status.COMPLETED:
+            raise ValueError("MiniCrowdFundingSupportFactory makes completed supports")
         with transaction.atomic():
             purchase_of(user, amount)
-            kwargs["ledger_entry"] = ledger_post(
-                user_id=user.pk,
-                amount=-amount,
-                entry_type=CreditLedgerEntry.Type.MINI_CROWD_FUNDING_SUPPORT,
-                stream_id=mini.stream_id,
+            debit = support_debit_post(
+                user_id=user.pk, mini=mini, stream=mini.stream, amount=amount
             )
-            support = super()._create(model_class, *args, **kwargs)
+            support = support_row(
+                user_id=user.pk,
+                mini_crowd_funding_id=mini.pk,
+                amount=amount,
+                ledger_entry_id=debit.pk,
+                **stamps,
+            )
+            support.save(force_insert=True)
             MiniCrowdFunding.objects.filter(pk=mini.pk).update(collected=F("collected") + amount)
         user.refresh_from_db(fields=["credit_balance"])
         return support
