@@ -11,7 +11,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from crowdfunding.admin_overview import money_per_day
+from crowdfunding.admin.overview import money_per_day
 from crowdfunding.models import Contribution, MiniCrowdFundingSupport
 from crowdfunding.services import (
     live_stream_cancel_by_operator,

@@ -111,7 +111,7 @@ def test_cancel_action_refunds_every_funder(admin_client):
 
 def test_cancel_report_counts_only_what_the_cancel_refunded(admin_client, monkeypatch):
     """A refund someone else makes while the action runs is not reported as the action's."""
-    from crowdfunding import admin as funding_admin
+    from crowdfunding.admin import streams as funding_admin
     from crowdfunding.services import contribution_refund
 
     mine = ContributionFactory(amount=60)
