@@ -111,7 +111,7 @@ class UserPlan:
     photo_id: str | None
     availability: str
     suspended: bool
-    balance: int = 0  # the ledger's sum, set by _plan_ledger
+    balance: int = 0  # the ledger's sum, set by money.plan_ledger
 
 
 @dataclass(slots=True, eq=False)
