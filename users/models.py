@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from allmine.fields import UpdatedAtField
 from allmine.ids import ObjectIdField
+from users.signals import password_changed
 
 
 class Media(models.Model):
@@ -53,9 +54,10 @@ class User(AbstractUser):
     the funds, refunds and logouts committed meanwhile. Creating a user writes every column
     (the initial balance of seeded users comes with their ledger rows).
 
-    A saved password change revokes every token of the user in the same transaction
-    (the refresh tokens are blacklisted and `token_version` is bumped): admin, the
-    `changepassword` command and any future API all end in this `save()`.
+    A saved password change sends `users.signals.password_changed` in the same transaction,
+    and the services revoke every token of the user (the refresh tokens are blacklisted and
+    `token_version` is bumped): admin, the `changepassword` command and any future API all
+    end in this `save()`.
     """
 
     class AvailabilityStatus(models.TextChoices):
@@ -119,9 +121,7 @@ class User(AbstractUser):
             return super().save(update_fields=update_fields, **kwargs)
         with transaction.atomic(using=kwargs.get("using")):
             super().save(update_fields=update_fields, **kwargs)
-            from users.services import user_tokens_revoke  # services import this module
-
-            self.token_version = user_tokens_revoke(user_id=self.pk)
+            password_changed.send(sender=User, user=self)
 
 
 class CreditLedgerEntry(models.Model):

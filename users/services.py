@@ -105,7 +105,7 @@ def user_tokens_revoke(*, user_id: str) -> int:
     """Revoke every token of the user and return the new `token_version`: the only writer of
     that column. Refresh tokens are blacklisted; access tokens die with the bumped version.
 
-    Used by logout and by every saved password change (`User.save`)."""
+    Used by logout and by every saved password change (`tokens_revoke_on_password_change`)."""
     _declare_writer("user_tokens_revoke", user_id)
     User.objects.filter(pk=user_id).update(token_version=F("token_version") + 1)
     outstanding = OutstandingToken.objects.filter(user_id=user_id, blacklistedtoken__isnull=True)
@@ -116,6 +116,12 @@ def user_tokens_revoke(*, user_id: str) -> int:
     # Open personal event streams opened with an older token close (allmine/api/sse.py).
     publish_on_commit(user_channel(user_id), REVOKED_EVENT, {"tokenVersion": version})
     return version
+
+
+def tokens_revoke_on_password_change(sender, *, user: User, **kwargs) -> None:
+    """Receiver of `users.signals.password_changed` (connected in `UsersConfig.ready`): a saved
+    password change revokes every token of the user, in the transaction that saved it."""
+    user.token_version = user_tokens_revoke(user_id=user.pk)
 
 
 def user_logout(*, user: User) -> None:

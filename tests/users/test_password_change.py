@@ -2,9 +2,11 @@
 version read before it: `credit_balance` belongs to `ledger_post`, `token_version` to
 `user_tokens_revoke` (see `User.save`)."""
 
+import ast
 import threading
 import time
 from collections import Counter
+from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -17,11 +19,13 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+import users.models
 from crowdfunding.services import contribution_create
 from tests.livestreams.factories import LiveStreamFactory
 from tests.users.factories import TEST_PASSWORD, UserFactory
 from users.models import CreditLedgerEntry, User
 from users.services import credits_grant, user_logout
+from users.signals import password_changed
 
 LOGIN = "/api/v1/auth/login"
 REFRESH = "/api/v1/auth/refresh"
@@ -204,6 +208,17 @@ class TestPasswordChange:
             expected["credit_balance"] + 3,
             expected["token_version"] + 1,
         )
+
+    def test_the_model_announces_and_the_services_revoke(self):
+        """Dependencies go one way, services -> models: `User.save` sends `password_changed`
+        and never imports `users.services` (not even inside a method); the revocation above
+        is the receiver's."""
+        tree = ast.parse(Path(users.models.__file__).read_text())
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+
+        assert "users.services" not in imported
+        assert password_changed.has_listeners(sender=User)
 
     def test_creating_users_still_writes_every_column(self):
         call_command("createsuperuser", "--noinput", username="root", email="root@allmine.test")
