@@ -2,6 +2,10 @@
 
 Each check is one aggregate query that returns only the rows that disagree, so it runs over
 the whole database in seconds and names each mismatch.
+
+On PostgreSQL the database refuses the writes that would make the books disagree (users
+migration 0009), so there the audit finds what a superuser's repair with the triggers off
+(`session_replication_role = replica`) broke; on SQLite, what any stray write broke.
 """
 
 from collections.abc import Iterator

@@ -14,6 +14,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 from unittest import mock
 from urllib.parse import quote
@@ -58,13 +59,29 @@ def money_snapshot() -> dict:
     }
 
 
-def tamper_balance(user_id: str, balance: int) -> None:
-    """Change a balance behind the services' back, as a hand-made SQL fix would: on
-    PostgreSQL only by posing as `ledger_post` to the writers' trigger (users migration 0003)."""
-    if connection.vendor == "postgresql":
+@contextmanager
+def tampered():
+    """Writes made behind the services' back, as a hand-made SQL fix would make them: to prove
+    that `audit_ledger` finds what they break. On PostgreSQL the database refuses them (users
+    migration 0009), so they are made as a DBA would bypass it: as a superuser (the test
+    database's role is one) with `session_replication_role = replica`, which disables the
+    triggers for this session. SQLite has no such triggers (the services keep its rules)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")
+    try:
+        yield
+    finally:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('allmine.ledger_post', %s, true)", [user_id])
-    User.objects.filter(pk=user_id).update(credit_balance=balance)
+            cursor.execute("SET session_replication_role = DEFAULT")
+
+
+def tamper_balance(user_id: str, balance: int) -> None:
+    """Change a balance behind the ledger's back (`tampered`)."""
+    with tampered():
+        User.objects.filter(pk=user_id).update(credit_balance=balance)
 
 
 def queries_for(client, url: str, *, method: str = "get", data=None) -> int:

@@ -1,7 +1,7 @@
 """Identity: users, their profile media, and the credit wallet with its ledger."""
 
 from django.contrib.auth.models import AbstractUser
-from django.db import models, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -32,27 +32,36 @@ class Media(models.Model):
 
 
 # Columns that `save()` never writes on an existing row: each has one writer of its own.
-LEDGER_COLUMN = "credit_balance"  # users.services.ledger_post
+LEDGER_COLUMN = "credit_balance"  # the ledger: users.services.ledger_post
 REVOCATION_COLUMN = "token_version"  # users.services.user_tokens_revoke
 GUARDED_COLUMNS = frozenset({LEDGER_COLUMN, REVOCATION_COLUMN})
+
+
+def ledger_applied_by_database(using: str = DEFAULT_DB_ALIAS) -> bool:
+    """Whether the database applies each inserted ledger row to its user's `credit_balance`
+    itself (PostgreSQL, users migration 0009: the balance then changes in no other way).
+    Elsewhere (SQLite) the writer updates the balance beside the row: `ledger_post`, the
+    seeder."""
+    return connections[using].vendor == "postgresql"
 
 
 class User(AbstractUser):
     """A person on the platform: viewer, creator or both. `credit_balance` mirrors the ledger.
 
-    Two columns have a single writer each, and `save()` is where that is enforced:
+    Two columns have a single writer each, and `save()` never writes them on an existing row:
 
-    - `credit_balance` changes only in `users.services.ledger_post` (a locked `UPDATE` beside
-      its ledger row);
-    - `token_version` changes only in `users.services.user_tokens_revoke` (`F() + 1`).
+    - `credit_balance` changes only with a ledger row (`users.services.ledger_post`; on
+      PostgreSQL the row's insert applies it and the database refuses any other change,
+      users migration 0009);
+    - `token_version` changes only in `users.services.user_tokens_revoke` (`F() + 1`; on
+      PostgreSQL the database lets it only go up by one).
 
-    Both writers use `QuerySet.update()`, so `save()` never needs these columns once the row
-    exists: a save of an existing row writes every other column (or the `update_fields` it
-    was given, which may not name these two). Without this, any code that loads a user, works
+    So a save of an existing row writes every other column (or the `update_fields` it was
+    given, which may not name these two). Without this, any code that loads a user, works
     for a while and saves — the admin's password form after its slow hash, `changepassword`,
     `set_password()` + `save()` — would write back the balance and version it read, undoing
-    the funds, refunds and logouts committed meanwhile. Creating a user writes every column
-    (the initial balance of seeded users comes with their ledger rows).
+    the funds, refunds and logouts committed meanwhile. A user is created at balance 0: their
+    credits come with their ledger rows.
 
     A saved password change sends `users.signals.password_changed` in the same transaction,
     and the services revoke every token of the user (the refresh tokens are blacklisted and

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import authenticate
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
@@ -17,7 +17,7 @@ from allmine.ids import is_object_id
 from notifications.services import Category, NotificationDraft, Type, notifications_create
 from users.authentication import TOKEN_VERSION_CLAIM, RefreshToken
 from users.locks import wallet_lock, wallets_lock
-from users.models import CreditLedgerEntry, CreditTransfer, User
+from users.models import CreditLedgerEntry, CreditTransfer, User, ledger_applied_by_database
 from users.selectors import user_by_identifier
 
 
@@ -91,22 +91,14 @@ def token_refresh(*, refresh_token: str) -> dict:
     return _token_pair(user)
 
 
-def _declare_writer(writer: str, user_id: str) -> None:
-    """On PostgreSQL, tell the trigger of migration users 0003 that this transaction's change
-    of the user's guarded column comes from its one writer (`ledger_post` or
-    `user_tokens_revoke`). Transaction-local: it ends with the transaction."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config(%s, %s, true)", [f"allmine.{writer}", user_id])
-
-
 @transaction.atomic
 def user_tokens_revoke(*, user_id: str) -> int:
     """Revoke every token of the user and return the new `token_version`: the only writer of
     that column. Refresh tokens are blacklisted; access tokens die with the bumped version.
 
-    Used by logout and by every saved password change (`tokens_revoke_on_password_change`)."""
-    _declare_writer("user_tokens_revoke", user_id)
+    Used by logout and by every saved password change (`tokens_revoke_on_password_change`).
+    On PostgreSQL the database lets `token_version` only go up by one (users migration 0009).
+    """
     User.objects.filter(pk=user_id).update(token_version=F("token_version") + 1)
     outstanding = OutstandingToken.objects.filter(user_id=user_id, blacklistedtoken__isnull=True)
     BlacklistedToken.objects.bulk_create(
@@ -144,6 +136,10 @@ def ledger_post(
     transaction as the new balance. Call it inside `transaction.atomic`. `stream_id` is the
     live stream the movement belongs to, if any; `status` is `completed`, or `refunded` for a
     refund row (both move money, see `CreditLedgerEntry`).
+
+    On PostgreSQL the row's insert applies it to the balance (and the database refuses a wrong
+    `balance_after` or a balance below zero, users migration 0009); elsewhere the balance is
+    updated here, beside the row.
     """
     if status not in CreditLedgerEntry.BALANCE_STATUSES:
         raise ValueError(f"a ledger row that moves money cannot be {status}")
@@ -151,11 +147,7 @@ def ledger_post(
     new_balance = locked.credit_balance + amount
     if new_balance < 0:
         raise InsufficientBalance()
-    _declare_writer("ledger_post", user_id)
-    User.objects.filter(pk=user_id).update(credit_balance=new_balance)
-    wrote_for(user_id)  # the owner reads the new balance and what it paid for at once
-    publish_on_commit(user_channel(user_id), "wallet", {"creditBalance": new_balance})
-    return CreditLedgerEntry.objects.create(
+    entry = CreditLedgerEntry.objects.create(
         user_id=user_id,
         type=entry_type,
         amount=amount,
@@ -164,6 +156,11 @@ def ledger_post(
         stream_id=stream_id or "",
         status=status,
     )
+    if not ledger_applied_by_database():
+        User.objects.filter(pk=user_id).update(credit_balance=new_balance)
+    wrote_for(user_id)  # the owner reads the new balance and what it paid for at once
+    publish_on_commit(user_channel(user_id), "wallet", {"creditBalance": new_balance})
+    return entry
 
 
 @transaction.atomic

@@ -2,11 +2,15 @@
 (no random draws, no state), for `crowdfunding.seeding.writer` to insert. `balance_after` is
 the running balance in ledger order (`created_at`, `id`), and the stored totals
 (`User.credit_balance`, `LiveStream.collected_funding`, `MiniCrowdFunding.collected`) are the
-sums the ledger and the completed rows give."""
+sums the ledger and the completed rows give. Users are inserted before their ledger rows, at
+balance 0 where the database applies each ledger row to its user's balance (PostgreSQL, users
+migration 0009, which refuses a user born with credits); elsewhere (SQLite, the
+application-level path) with the balance their rows add up to."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from crowdfunding.models import (
@@ -26,7 +30,7 @@ from livestreams.models import (
     StreamGuest,
 )
 from livestreams.rules import mini_status
-from users.models import CreditLedgerEntry, Media, StoreEvent, User
+from users.models import CreditLedgerEntry, Media, StoreEvent, User, ledger_applied_by_database
 
 if TYPE_CHECKING:
     from crowdfunding.seeding.planner import Planner
@@ -48,6 +52,7 @@ def media_rows(planner: Planner) -> Iterator[Media]:
 
 
 def user_rows(planner: Planner) -> Iterator[User]:
+    balance_from_rows = ledger_applied_by_database()
     for user in planner.users:
         joined = planner.dt(user.joined)
         yield User(
@@ -64,7 +69,7 @@ def user_rows(planner: Planner) -> Iterator[User]:
             account_status=(
                 User.AccountStatus.SUSPENDED if user.suspended else User.AccountStatus.ACTIVE
             ),
-            credit_balance=user.balance,
+            credit_balance=0 if balance_from_rows else user.balance,
         )
 
 
@@ -156,7 +161,11 @@ def ledger_rows(planner: Planner) -> Iterator[CreditLedgerEntry]:
         L.STREAM_CHARGE: "Demo replay rental of live stream {stream_id}",
         L.STREAM_REVENUE: "Demo replay revenue of live stream {stream_id}",
     }
-    for e in planner.ledger:
+    # Inserted wallet by wallet (each wallet's rows in ledger order, which is all a running
+    # balance needs): a batch then touches few wallets, and on PostgreSQL, where each INSERT
+    # updates the balances of the wallets it names (users migration 0009), that keeps the
+    # updates to about one per wallet instead of one per row.
+    for e in sorted(planner.ledger, key=attrgetter("user")):  # stable: (at, id) within one
         balance = balances[e.user] + e.amount
         if balance < 0:  # cannot happen: purchases come first and cover every debit
             raise AssertionError(f"negative balance for user {ids[e.user]}")

@@ -26,7 +26,7 @@ from tests.livestreams.factories import (
     ReplayRentalFactory,
     StreamGuestFactory,
 )
-from tests.support import money_snapshot, queries_for
+from tests.support import money_snapshot, queries_for, tampered
 from tests.users.factories import UserFactory
 from users.models import CreditLedgerEntry, User
 from users.services import credits_grant
@@ -57,7 +57,9 @@ def _support(user, mini, amount: int) -> MiniCrowdFundingSupport:
 
 
 def _age(model, pk, days: int) -> None:
-    model.objects.filter(pk=pk).update(created_at=timezone.now() - timedelta(days=days))
+    """Backdate a row (money records are append-only: as a superuser would, `tampered`)."""
+    with tampered():
+        model.objects.filter(pk=pk).update(created_at=timezone.now() - timedelta(days=days))
 
 
 # --- totals -----------------------------------------------------------------------------
@@ -437,13 +439,10 @@ def test_overview_money_per_day_for_30_days(admin_client):
         old.ledger_entry_id,
         CreditLedgerEntry.objects.filter(user=ayse, type="credit_purchase").get().pk,
     ):
-        CreditLedgerEntry.objects.filter(pk=entry_id).update(
-            created_at=timezone.now() - timedelta(days=3)
-        )
+        _age(CreditLedgerEntry, entry_id, 3)
     refunded = ContributionFactory(amount=25, status=Contribution.Status.REFUNDED)
-    CreditLedgerEntry.objects.filter(pk=refunded.ledger_entry_id).update(
-        created_at=timezone.now() - timedelta(days=45)
-    )  # before the window: only its purchase and refund count
+    _age(CreditLedgerEntry, refunded.ledger_entry_id, 45)  # before the window: only its
+    # purchase and refund count
 
     days = money_per_day()
     today = timezone.localdate()

@@ -17,6 +17,7 @@ from tests.livestreams.factories import (
     StreamGuestFactory,
 )
 from tests.users.factories import UserFactory
+from users.services import credits_grant
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +29,8 @@ def world(client_for):
     """A creator with a scheduled stream (a viewer funded it and set a reminder), an ended one
     the viewer rented, the viewer invited as a guest to a third."""
     creator = UserFactory()
-    viewer = UserFactory(credit_balance=1000)
+    viewer = UserFactory()
+    credits_grant(user=viewer, amount=1000)  # credits come with ledger rows
     start = timezone.now() + timedelta(hours=2)
     upcoming = LiveStreamFactory(creator=creator, planned_start_date=start,
                                  planned_end_date=start + timedelta(hours=1))  # fmt: skip
@@ -124,7 +126,9 @@ def _changed(client, url_by_name, before: dict[str, str]) -> set[str]:
 def test_funding_changes_every_tag_that_shows_the_stream(world, client_for):
     client, by_name = world["client"], urls(world)
     before = _tags(client, by_name)
-    someone = client_for(UserFactory(credit_balance=100))
+    someone = UserFactory()
+    credits_grant(user=someone, amount=100)
+    someone = client_for(someone)
     fund = someone.post(f"/api/v1/live-stream/{world['upcoming'].pk}/fund", {"amount": 7},
                         format="json")  # fmt: skip
     assert fund.status_code == 201

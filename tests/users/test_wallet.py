@@ -8,7 +8,7 @@ from django.utils import timezone
 from livestreams.services import replay_rental_create
 from tests.crowdfunding.factories import ContributionFactory
 from tests.livestreams.factories import EndedStreamFactory
-from tests.support import rentals_refund
+from tests.support import rentals_refund, tampered
 from tests.users.factories import UserFactory
 from users.models import CreditLedgerEntry
 from users.services import credits_grant, ledger_post
@@ -24,7 +24,9 @@ ITEM_KEYS = [
 
 
 def _at(entry: CreditLedgerEntry, when) -> CreditLedgerEntry:
-    CreditLedgerEntry.objects.filter(pk=entry.pk).update(created_at=when)
+    """Backdate a row (ledger rows are append-only: as a superuser would, `tampered`)."""
+    with tampered():
+        CreditLedgerEntry.objects.filter(pk=entry.pk).update(created_at=when)
     entry.refresh_from_db()
     return entry
 
@@ -35,9 +37,8 @@ def history(user):
     day0 = timezone.now().replace(microsecond=0) - timedelta(days=10)
     grant = _at(credits_grant(user=user, amount=500), day0)
     contribution = ContributionFactory(user=user, amount=100)  # its own purchase + debit
-    CreditLedgerEntry.objects.filter(user=user, type="credit_purchase").exclude(pk=grant.pk).update(
-        created_at=day0 + timedelta(hours=1)
-    )
+    purchase = CreditLedgerEntry.objects.filter(user=user, type="credit_purchase").get()
+    _at(purchase, day0 + timedelta(hours=1))
     debit = _at(contribution.ledger_entry, day0 + timedelta(days=1))
     stream = EndedStreamFactory(replay_credit_price=30)
     replay_rental_create(user=user, stream_id=stream.id, now=day0 + timedelta(days=2))
