@@ -1,25 +1,27 @@
 """Finding streams (API.md §11): a user's upcoming and past streams, the caller's past streams
 and the streams they are invited to. Every list reads its page through one compiled query and
-`crowdfunded_stream_rows`, the one read path of the stream object."""
+`StreamReads`, the one read path of the stream object, whose raw rows give the `ETag` before
+anything is built (a 304 costs the queries and a hash)."""
 
 from datetime import timedelta
 
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
 from allmine.api.conditional import (
     IF_NONE_MATCH_PARAMETER,
-    conditional_response,
+    conditional_read,
     conditional_responses,
 )
 from allmine.api.errors import NotFound
-from allmine.api.pagination import ListPagination, QueryIntegerField, paged_serializer
+from allmine.api.pagination import ListPagination, paged_serializer
+from allmine.api.query import Choice, Integer, read_query
 from allmine.api.schema import envelope_responses
 from allmine.ids import check_object_id
 from crowdfunding.selectors import (
+    as_read,
     guest_streams_for,
     past_streams_for,
     upcoming_streams_for,
@@ -30,7 +32,6 @@ from crowdfunding.serializers import (
 )
 from crowdfunding.views import OBJECT_ID_SCHEMA
 from livestreams.models import LiveStream
-from livestreams.reminders import reminder_ids_armed
 from livestreams.selectors import GUEST_STREAM_SORTS
 from users.permissions import IsNotSuspended
 from users.selectors import user_exists
@@ -45,14 +46,6 @@ USER_ID_PARAMETER = OpenApiParameter(
 )
 
 
-def _query(serializer_class, request) -> dict:
-    """The query parameters `serializer_class` reads, validated (400 naming the parameter)."""
-    names = serializer_class().fields
-    query = serializer_class(data={k: v for k, v in request.query_params.items() if k in names})
-    query.is_valid(raise_exception=True)
-    return query.validated_data
-
-
 def _checked_user_id(user_id: str) -> str:
     check_object_id(user_id, "userId")
     if not user_exists(user_id=user_id):
@@ -60,22 +53,16 @@ def _checked_user_id(user_id: str) -> str:
     return user_id
 
 
-class UpcomingQuerySerializer(serializers.Serializer):
-    limit = QueryIntegerField(min_value=1, max_value=100, required=False, default=10)
-    minutesBefore = QueryIntegerField(
-        min_value=0, max_value=MAX_MINUTES, required=False, default=1440
-    )
-    minutesAfter = QueryIntegerField(
-        min_value=0, max_value=MAX_MINUTES, required=False, default=1440
-    )
-
-
-class GuestStreamsQuerySerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=LiveStream.Status.values, required=False)
-    sortBy = serializers.ChoiceField(
-        choices=list(GUEST_STREAM_SORTS), required=False, default="createdAt"
-    )
-    sortOrder = serializers.ChoiceField(choices=["asc", "desc"], required=False, default="desc")
+UPCOMING_QUERY = {
+    "limit": Integer(minimum=1, maximum=100, default=10),
+    "minutesBefore": Integer(minimum=0, maximum=MAX_MINUTES, default=1440),
+    "minutesAfter": Integer(minimum=0, maximum=MAX_MINUTES, default=1440),
+}
+GUEST_STREAMS_QUERY = {
+    "status": Choice(frozenset(LiveStream.Status.values)),
+    "sortBy": Choice(frozenset(GUEST_STREAM_SORTS), default="createdAt"),
+    "sortOrder": Choice(frozenset({"asc", "desc"}), default="desc"),
+}
 
 
 def _parameter(name: str, schema: dict, description: str) -> OpenApiParameter:
@@ -138,32 +125,31 @@ class UpcomingLiveStreamsView(APIView):
         tags=TAGS,
     )
     def get(self, request, userId: str):  # noqa: N803  (the documented name)
-        query = _query(UpcomingQuerySerializer, request)
+        query = read_query(request.query_params, UPCOMING_QUERY)
         _checked_user_id(userId)
-        caller = request.user
         now = timezone.now()
-        rows = upcoming_streams_for(
-            user=caller,
+        reads = upcoming_streams_for(
+            user=request.user,
             user_id=userId,
             since=now - timedelta(minutes=query["minutesBefore"]),
             until=now + timedelta(minutes=query["minutesAfter"]),
             limit=query["limit"],
         )
-        reminded = (
-            reminder_ids_armed(user=caller, stream_ids=[row["id"] for row in rows])
-            if caller is not None and rows
-            else set()
+        return conditional_read(
+            request,
+            reads.tag_source(now),
+            lambda: [UPCOMING_STREAM.to_representation(row) for row in reads.rows(now)],
         )
-        for row in rows:
-            row["is_reminder_active"] = None if caller is None else row["id"] in reminded
-        data = [UPCOMING_STREAM.to_representation(row) for row in rows]
-        return conditional_response(request, data)
 
 
 def _page_response(streams, request):
-    page = PAGINATION.paginate(streams, request)
-    data = page.response_data([STREAM.to_representation(row) for row in page.items])
-    return conditional_response(request, data)
+    page = PAGINATION.paginate(streams, request, rows=as_read)
+    reads, now = page.items, timezone.now()
+    return conditional_read(
+        request,
+        reads.tag_source(now, page.number, page.limit, page.total),
+        lambda: page.response_data([STREAM.to_representation(row) for row in reads.rows(now)]),
+    )
 
 
 PAGED_STREAMS = paged_serializer(CrowdfundedLiveStreamSerializer)
@@ -189,7 +175,7 @@ class GuestStreamsView(APIView):
         tags=TAGS,
     )
     def get(self, request):
-        query = _query(GuestStreamsQuerySerializer, request)
+        query = read_query(request.query_params, GUEST_STREAMS_QUERY)
         streams = guest_streams_for(
             user=request.user,
             status=query.get("status"),

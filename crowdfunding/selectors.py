@@ -3,18 +3,30 @@
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
+from hashlib import blake2b
+from importlib.util import find_spec
+from pathlib import Path
 
+import orjson
+from django.conf import settings
+from django.core.signals import setting_changed
 from django.db.models import QuerySet
+from django.dispatch import receiver
+from django.utils import timezone
 
 from allmine.api.errors import NotFound
 from allmine.compiled import CompiledQuery
 from crowdfunding.models import Contribution, MiniCrowdFunding
 from livestreams.models import LiveStream
+from livestreams.reminders import reminder_ids_armed
 from livestreams.selectors import (
     GUEST_STREAM_SORTS,
     guest_streams_of,
     live_stream_rows,
     past_streams_of,
+    rentals_clock,
+    stream_parts,
     stream_values,
     upcoming_streams_of,
 )
@@ -38,7 +50,7 @@ def _funded_streams(user_id: str) -> QuerySet[LiveStream]:
 class FundedStreams:
     """The streams a user has funded (see `funded_streams_for_user`), read lazily and as rows.
 
-    A slice is that page of `crowdfunded_stream_rows` (five queries), `count()` one query:
+    A slice is that page's `StreamReads` (five queries), `count()` one query:
     what the paginator and the funded list's serializer read, with no QuerySet built or
     compiled per request. `queryset` is the same list as a QuerySet of `LiveStream`.
     """
@@ -46,10 +58,10 @@ class FundedStreams:
     def __init__(self, user: User):
         self.user = user
 
-    def __getitem__(self, page: slice) -> list[dict]:
+    def __getitem__(self, page: slice) -> "StreamReads":
         offset = page.start or 0
         rows = _FUNDED_PAGE.rows(user_id=self.user.pk, offset=offset, limit=page.stop - offset)
-        return crowdfunded_stream_rows(user=self.user, stream_values=rows)
+        return StreamReads(user=self.user, streams=rows)
 
     def count(self) -> int:
         return _FUNDED_IDS.count(user_id=self.user.pk)
@@ -95,18 +107,18 @@ _MINIS = CompiledQuery(
 
 
 class StreamRows:
-    """A list of streams read lazily as rows, like `FundedStreams`: a slice is that page of
-    `crowdfunded_stream_rows` (five queries, four without a caller), `count()` one query.
+    """A list of streams read lazily as rows, like `FundedStreams`: a slice is that page's
+    `StreamReads` (five queries, four without a caller), `count()` one query.
     `page` and `ids` are the list's compiled page and id queries; `params` their parameters."""
 
     def __init__(self, *, user: User | None, page: CompiledQuery, ids: CompiledQuery, **params):
         self.user = user
         self._page, self._ids, self._params = page, ids, params
 
-    def __getitem__(self, page: slice) -> list[dict]:
+    def __getitem__(self, page: slice) -> "StreamReads":
         offset = page.start or 0
         rows = self._page.rows(offset=offset, limit=page.stop - offset, **self._params)
-        return crowdfunded_stream_rows(user=self.user, stream_values=rows)
+        return StreamReads(user=self.user, streams=rows)
 
     def count(self) -> int:
         return self._ids.count(**self._params)
@@ -145,10 +157,11 @@ _GUEST = {
 
 def upcoming_streams_for(
     *, user: User | None, user_id: str, since: datetime, until: datetime, limit: int
-) -> list[dict]:
-    """`upcoming_streams_of` that user, at most `limit`, as stream rows `user` sees."""
+) -> "StreamReads":
+    """`upcoming_streams_of` that user, at most `limit`, as `user` sees them, with the
+    caller's reminder state (six queries, four without a caller)."""
     rows = _UPCOMING.rows(user_id=user_id, since=since, until=until, limit=limit)
-    return crowdfunded_stream_rows(user=user, stream_values=rows)
+    return StreamReads(user=user, streams=rows, reminders=True)
 
 
 def past_streams_for(*, user: User | None, user_id: str) -> StreamRows:
@@ -171,17 +184,112 @@ def mini_crowd_funding_row(mini: MiniCrowdFunding) -> dict:
     return {name: getattr(mini, name) for name in MINI_CROWD_FUNDING_FIELDS}
 
 
+# The modules that turn a page's rows into its body, and the setting the body shows: a deploy
+# that changes any of them changes every tag (a client's held tag must not survive a new shape).
+_BODY_MODULES = (
+    "allmine.api.formats", "allmine.api.pagination", "crowdfunding.selectors",
+    "crowdfunding.serializers", "livestreams.rules", "livestreams.selectors",
+    "livestreams.serializers", "users.selectors", "users.serializers",
+)  # fmt: skip
+
+
+@cache
+def _body_code() -> bytes:
+    digest = blake2b(settings.DEFAULT_THUMBNAIL_URL.encode(), digest_size=16)
+    for name in _BODY_MODULES:
+        digest.update(Path(find_spec(name).origin).read_bytes())
+    return digest.digest()
+
+
+@receiver(setting_changed)
+def _forget_body_code(*, setting: str, **kwargs) -> None:
+    if setting == "DEFAULT_THUMBNAIL_URL":  # tests override it
+        _body_code.cache_clear()
+
+
+def _plain(value) -> str:
+    """orjson's fallback for driver values it does not know (PostgreSQL's Decimal)."""
+    return str(value)
+
+
+class StreamReads:
+    """What the read path's queries return for a page of streams, as the database driver
+    returns it: the streams' tuples (`stream_values()`), their guests, broadcasters and the
+    caller's rentals (`StreamParts`), their mini crowd fundings and, for the upcoming list,
+    the caller's armed reminders. Four queries, five with a caller, six with reminders too;
+    none but the streams' own when there are none.
+
+    The body is a function of these values, the caller, the code that builds it and the clock
+    (only through each rental's `seconds_left`), so `tag_source(now)` (all of them as bytes)
+    identifies it exactly before anything is built: a conditional GET answers its 304 from
+    the queries and a hash, and the 200 builds `rows(now)` from the same values."""
+
+    def __init__(self, *, user: User | None, streams: list, reminders: bool = False):
+        self.user = user
+        self.streams = streams
+        user_id = user.pk if user is not None else None
+        ids = [values[0] for values in streams]
+        self.parts = stream_parts(user_id=user_id, ids=ids) if ids else None
+        self.minis = _MINIS.rows(ids=ids)
+        self.reminded = (
+            sorted(reminder_ids_armed(user=user, stream_ids=ids))
+            if reminders and user is not None and ids
+            else None
+        )
+        self._reminders = reminders
+
+    def __len__(self) -> int:
+        return len(self.streams)
+
+    def tag_source(self, now: datetime, *extra) -> bytes:
+        """The bytes that decide the body at `now` (plus `extra`: paging, totals)."""
+        parts = self.parts
+        values = [
+            self.user.pk if self.user is not None else None,
+            self._reminders,
+            self.streams,
+            self.minis,
+            self.reminded,
+            extra,
+        ]
+        if parts is not None:
+            values += [parts.guests, parts.broadcasters, parts.rentals]
+            values.append(rentals_clock(parts.rentals, now))
+        return _body_code() + orjson.dumps(values, default=_plain)
+
+    def rows(self, now: datetime) -> list[dict]:
+        """The stream rows at `now`: `live_stream_rows` with each stream's
+        `mini_crowd_fundings` rows (oldest first) and, for the upcoming list,
+        `is_reminder_active` (None for an anonymous caller)."""
+        rows = live_stream_rows(
+            user=self.user, stream_values=self.streams, parts=self.parts, now=now
+        )
+        minis = defaultdict(list)
+        for stream_id, *values in self.minis:
+            minis[stream_id].append(dict(zip(MINI_CROWD_FUNDING_FIELDS, values, strict=True)))
+        reminded = set(self.reminded or ())
+        for row in rows:
+            row["mini_crowd_fundings"] = minis.get(row["id"], [])
+            if self._reminders:
+                row["is_reminder_active"] = None if self.user is None else row["id"] in reminded
+        return rows
+
+
+def as_read(reads: StreamReads) -> StreamReads:
+    """A page's slice as it is (`rows=` of the paginators: the slice is read already)."""
+    return reads
+
+
 def crowdfunded_stream_rows(*, user: User | None, stream_values: Sequence[Sequence]) -> list[dict]:
-    """`live_stream_rows` with each stream's `mini_crowd_fundings` rows, oldest first:
-    everything the whole stream object of API.md §3 shows, as `user` sees it. Four queries
-    (three without a caller), whatever the number of streams."""
-    rows = live_stream_rows(user=user, stream_values=stream_values)
-    minis = defaultdict(list)
-    for stream_id, *values in _MINIS.rows(ids=[row["id"] for row in rows]):
-        minis[stream_id].append(dict(zip(MINI_CROWD_FUNDING_FIELDS, values, strict=True)))
-    for row in rows:
-        row["mini_crowd_fundings"] = minis.get(row["id"], [])
-    return rows
+    """`StreamReads(...).rows(now)`: everything the whole stream object of API.md §3 shows,
+    as `user` sees it. Four queries (three without a caller), whatever the number of streams."""
+    return StreamReads(user=user, streams=stream_values).rows(timezone.now())
+
+
+def stream_reads_for(*, user: User | None, stream_ids: Sequence[str]) -> StreamReads:
+    """The `StreamReads` of these streams (deleted and unknown ids left out), in no order."""
+    ids = list(dict.fromkeys(stream_ids))
+    return StreamReads(user=user, streams=_STREAMS_BY_ID.rows(ids=ids))
 
 
 def stream_objects_for(*, user: User | None, stream_ids: Sequence[str]) -> list[dict]:
@@ -193,12 +301,18 @@ def stream_objects_for(*, user: User | None, stream_ids: Sequence[str]) -> list[
     from crowdfunding.serializers import CrowdfundedLiveStreamSerializer
 
     stream_ids = list(stream_ids)
-    rows = crowdfunded_stream_rows(
-        user=user, stream_values=_STREAMS_BY_ID.rows(ids=list(dict.fromkeys(stream_ids)))
-    )
+    rows = stream_reads_for(user=user, stream_ids=stream_ids).rows(timezone.now())
     by_id = {row["id"]: row for row in rows}
     serializer = CrowdfundedLiveStreamSerializer()
     return [serializer.to_representation(by_id[pk]) for pk in stream_ids if pk in by_id]
+
+
+def stream_read_for(*, user: User | None, stream_id: str) -> StreamReads:
+    """The `StreamReads` of one stream; `NotFound` when deleted or unknown."""
+    reads = stream_reads_for(user=user, stream_ids=[stream_id])
+    if not reads:
+        raise NotFound("Live stream not found")
+    return reads
 
 
 def stream_object_for(*, user: User | None, stream_id: str) -> dict:

@@ -1,7 +1,8 @@
 """A stream's life through the API (API.md §6): schedule, read, change, add mini crowd
 fundings, start, join, end, delete. Every response that shows a stream builds it with
-`stream_object_for`, the one read path of the stream object."""
+`stream_read_for` (and `written_stream_response`), the one read path of the stream object."""
 
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.permissions import AllowAny
@@ -10,7 +11,7 @@ from rest_framework.views import APIView
 
 from allmine.api.conditional import (
     IF_NONE_MATCH_PARAMETER,
-    conditional_response,
+    conditional_read,
     conditional_responses,
 )
 from allmine.api.errors import NotFound
@@ -20,7 +21,7 @@ from allmine.api.sse import EVENT_STREAM, EnvelopeErrorsNegotiation, event_strea
 from allmine.events import stream_channel
 from crowdfunding import services as funding_services
 from crowdfunding.idempotency import idempotent_response
-from crowdfunding.selectors import mini_crowd_funding_row, stream_object_for
+from crowdfunding.selectors import mini_crowd_funding_row, stream_read_for
 from crowdfunding.serializers import (
     CrowdfundedLiveStreamSerializer,
     MiniCrowdFundingInputSerializer,
@@ -88,7 +89,10 @@ class LiveStreamViewSet(viewsets.GenericViewSet):
     )
     def retrieve(self, request, id: str):
         stream_services.check_object_id(id, "id")
-        return conditional_response(request, stream_object_for(user=request.user, stream_id=id))
+        reads, now = stream_read_for(user=request.user, stream_id=id), timezone.now()
+        return conditional_read(
+            request, reads.tag_source(now), lambda: _STREAM.to_representation(reads.rows(now)[0])
+        )
 
     @extend_schema(
         operation_id="live_stream_update",
@@ -254,3 +258,6 @@ class LiveStreamEventsView(APIView):
         if not LiveStream.objects.alive().filter(pk=id).exists():
             raise NotFound("Live stream not found")
         return event_stream_response(request, stream_channel(id))
+
+
+_STREAM = CrowdfundedLiveStreamSerializer()

@@ -1,20 +1,21 @@
 """Crowdfunding endpoints under /api/v1/live-stream/."""
 
 from django.db import transaction
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 
 from allmine.api.conditional import (
     IF_NONE_MATCH_PARAMETER,
-    conditional_response,
+    conditional_read,
     conditional_responses,
 )
 from allmine.api.pagination import HeaderTotalPagination
 from allmine.api.schema import IDEMPOTENCY_PARAMETER, envelope_responses
 from crowdfunding import services
 from crowdfunding.idempotency import idempotent_response
-from crowdfunding.selectors import funded_streams_for_user, stream_object_for
+from crowdfunding.selectors import as_read, funded_streams_for_user, stream_object_for
 from crowdfunding.serializers import (
     AmountInputSerializer,
     CrowdfundedLiveStreamSerializer,
@@ -60,10 +61,18 @@ class FundedLiveStreamViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         tags=["Live Streams"],
     )
     def list(self, request, *args, **kwargs):
-        page = self.paginate_queryset(self.get_queryset())
-        data = self.get_serializer(page, many=True).data
+        reads = self.paginator.paginate_queryset(self.get_queryset(), request, rows=as_read)
+        now = timezone.now()
         total = {self.paginator.total_header: str(self.paginator.total)}
-        return conditional_response(request, data, headers=total)
+        return conditional_read(
+            request,
+            reads.tag_source(now),
+            lambda: [_STREAM.to_representation(row) for row in reads.rows(now)],
+            headers=total,
+        )
+
+
+_STREAM = CrowdfundedLiveStreamSerializer()
 
 
 OBJECT_ID_SCHEMA = {"type": "string", "pattern": "^[0-9a-f]{24}$"}

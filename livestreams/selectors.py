@@ -93,9 +93,7 @@ def caller_replay_access(
         price=price,
         rented_at=rental[0] if rental else None,
         expires_at=rental[1] if rental else None,
-        remaining_seconds=(
-            int((rental[1] - now).total_seconds()) if status == ReplayStatus.RENTED else None
-        ),
+        remaining_seconds=seconds_left(rental[1], now) if status == ReplayStatus.RENTED else None,
     )
 
 
@@ -231,41 +229,81 @@ _CALLER_RENTALS = CompiledQuery(
 _STREAM_COUNT = len(STREAM_FIELDS)
 
 
-def live_stream_rows(*, user: User | None, stream_values: Sequence[Sequence]) -> list[dict]:
+class StreamParts(NamedTuple):
+    """What the read path's queries return for some streams besides the streams' own tuples,
+    as the database driver returns them: guests (`stream_id`, user summary values),
+    broadcasters (`stream_id`, BROADCASTER_FIELDS) and the caller's rentals (`stream_id`,
+    `rented_at`, `expires_at`; latest first)."""
+
+    guests: list
+    broadcasters: list
+    rentals: list
+
+
+def stream_parts(*, user_id: str | None, ids: list[str]) -> StreamParts:
+    """The guests, broadcasters and the caller's rentals of these streams: two queries, three
+    with a caller, none without ids."""
+    return StreamParts(
+        guests=_GUESTS.rows(ids=ids),
+        broadcasters=_BROADCASTERS.rows(ids=ids),
+        rentals=_CALLER_RENTALS.rows(user_id=user_id, ids=ids) if user_id is not None else [],
+    )
+
+
+def seconds_left(expires_at: datetime, now: datetime) -> int | None:
+    """Whole seconds left of a rental window at `now`, None once it has closed: the one value
+    of the stream object that moves with the clock alone (its `replayAccess` is `rented` with
+    `remainingSeconds` while this is a number, `expired` once it is None)."""
+    return int((expires_at - now).total_seconds()) if expires_at > now else None
+
+
+def rentals_clock(rentals: Sequence[Sequence], now: datetime) -> list[int | None]:
+    """`seconds_left` at `now` of each rental row of `StreamParts.rentals`."""
+    return [seconds_left(as_utc(rental[2]), now) for rental in rentals]
+
+
+def live_stream_rows(
+    *,
+    user: User | None,
+    stream_values: Sequence[Sequence],
+    parts: StreamParts | None = None,
+    now: datetime | None = None,
+) -> list[dict]:
     """One row (a dict of model field names) per tuple of `stream_values` (see
     `stream_values()`), in that order, with what the stream object shows: `creator` and
-    `guests` (user summary rows), `broadcasters`, and the caller's `role` and `replay_access`,
-    each computed once. Three queries (two without a caller), whatever the number of streams.
+    `guests` (user summary rows), `broadcasters`, and the caller's `role` and `replay_access`
+    at `now`, each computed once. Three queries (two without a caller), whatever the number
+    of streams, unless `parts` (`stream_parts` of these streams) were read already.
 
     Values are as the database driver returns them (see `CompiledQuery`): datetimes naive UTC
     on SQLite, `price` a float there; the serializers take either.
     """
     if not stream_values:
         return []
+    user_id = user.pk if user is not None else None
+    if parts is None:
+        parts = stream_parts(user_id=user_id, ids=[values[0] for values in stream_values])
     rows = []
     for values in stream_values:
         row = dict(zip(STREAM_FIELDS, values, strict=False))  # the stream's part of the tuple
         row["creator"] = user_summary_row(values, _STREAM_COUNT)
         rows.append(row)
-    ids = [row["id"] for row in rows]
 
     guests = defaultdict(list)
-    for values in _GUESTS.rows(ids=ids):
+    for values in parts.guests:
         guests[values[0]].append(user_summary_row(values, 1))
     broadcasters = defaultdict(list)
-    for stream_id, member_id, role, uid, has_joined in _BROADCASTERS.rows(ids=ids):
+    for stream_id, member_id, role, uid, has_joined in parts.broadcasters:
         broadcasters[stream_id].append(
             {"user_id": member_id, "role": role, "uid": uid, "has_joined": has_joined}
         )
     rentals = {}
-    if user is not None:
-        # Latest first, so the first row seen per stream is the caller's latest rental.
-        for stream_id, rented_at, expires_at in _CALLER_RENTALS.rows(user_id=user.pk, ids=ids):
-            if stream_id not in rentals:
-                rentals[stream_id] = (as_utc(rented_at), as_utc(expires_at))
+    # Latest first, so the first row seen per stream is the caller's latest rental.
+    for stream_id, rented_at, expires_at in parts.rentals:
+        if stream_id not in rentals:
+            rentals[stream_id] = (as_utc(rented_at), as_utc(expires_at))
 
-    user_id = user.pk if user is not None else None
-    now = timezone.now()
+    now = now or timezone.now()
     for row in rows:
         stream_id = row["id"]
         row["guests"] = stream_guests = guests.get(stream_id, [])

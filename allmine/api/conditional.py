@@ -1,14 +1,24 @@
 """Conditional GET (API.md §11) for every stream list and the stream detail.
 
-The `ETag` is a strong validator of what the caller would see: a hash of the response's
-`data` serialized as the envelope writes it (the `timestamp` aside), plus the headers that carry
-data (`X-Total-Count`). So any change the caller would see (a fund, a status, their own rental
-or reminder, a rental's remaining seconds) changes the tag, and an unchanged body keeps it.
-`If-None-Match` naming it (or `*`) → 304 with no body; the envelope and the JSON the client
-already holds are not rendered or sent again.
+The `ETag` is a strong validator of what the caller would see, computed one of two ways:
+
+- `conditional_read` (the stream lists and the detail): a hash of the bytes that decide the
+  body, taken before anything is built: the rows the queries returned, the caller, the
+  clock's part of the body (`crowdfunding.selectors.StreamReads.tag_source`), paging, and the
+  headers that carry data (`X-Total-Count`). A 304 costs the queries and the hash; a 200
+  builds the body from the same rows.
+- `conditional_response` (the other lists): a hash of the response's `data` serialized as the
+  envelope writes it (the `timestamp` aside), plus the headers that carry data.
+
+Either way any change the caller would see (a fund, a status, their own rental or reminder, a
+rental's remaining seconds) changes the tag, and an unchanged body keeps it. `If-None-Match`
+naming it (or `*`) → 304 with no body; the envelope and the JSON the client already holds are
+not built, rendered or sent again.
 """
 
 import hashlib
+from collections.abc import Callable
+from typing import Any
 
 from django.http import HttpResponseBase, HttpResponseNotModified
 from django.utils.http import parse_etags
@@ -36,7 +46,12 @@ NOT_MODIFIED_RESPONSE = OpenApiResponse(
 
 def entity_tag(data, headers: dict[str, str] | None = None) -> str:
     """The strong ETag of `data` (and of `headers` that carry data, when given)."""
-    digest = hashlib.blake2b(dumps(data), digest_size=16)
+    return source_tag(dumps(data), headers)
+
+
+def source_tag(source: bytes, headers: dict[str, str] | None = None) -> str:
+    """The strong ETag of a body decided by `source` (and of `headers` that carry data)."""
+    digest = hashlib.blake2b(source, digest_size=16)
     for name, value in sorted((headers or {}).items()):
         digest.update(f"\0{name}:{value}".encode())
     return f'"{digest.hexdigest()}"'
@@ -50,16 +65,35 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in tags or any(tag.removeprefix("W/") == etag for tag in tags)
 
 
+def _not_modified(etag: str) -> HttpResponseNotModified:
+    response = HttpResponseNotModified()
+    response["ETag"] = etag
+    return response
+
+
 def conditional_response(
     request, data, *, headers: dict[str, str] | None = None
 ) -> HttpResponseBase:
     """`Response(data)` with its `ETag`, or a 304 without a body when `If-None-Match` names it."""
     etag = entity_tag(data, headers)
     if _matches(request.META.get("HTTP_IF_NONE_MATCH"), etag):
-        response = HttpResponseNotModified()
-        response["ETag"] = etag
-        return response
+        return _not_modified(etag)
     return Response(data, headers={**(headers or {}), "ETag": etag})
+
+
+def conditional_read(
+    request,
+    source: bytes,
+    build: Callable[[], Any],
+    *,
+    headers: dict[str, str] | None = None,
+) -> HttpResponseBase:
+    """`Response(build())` with the `ETag` of `source` (bytes that decide the data entirely),
+    or a 304 without a body, and nothing built, when `If-None-Match` names it."""
+    etag = source_tag(source, headers)
+    if _matches(request.META.get("HTTP_IF_NONE_MATCH"), etag):
+        return _not_modified(etag)
+    return Response(build(), headers={**(headers or {}), "ETag": etag})
 
 
 def conditional_responses(responses: dict) -> dict:

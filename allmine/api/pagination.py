@@ -8,19 +8,14 @@ from rest_framework import serializers
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
+from allmine.api.query import Integer, read_query
 
-class QueryIntegerField(serializers.IntegerField):
-    """A query-string integer written in plain digits only: no sign, spaces or `1.0`."""
-
-    def to_internal_value(self, data):
-        if not (isinstance(data, str) and data.isascii() and data.isdigit()):
-            self.fail("invalid")
-        return super().to_internal_value(data)
+PAGE = Integer(minimum=1, maximum=1_000_000, default=1)
 
 
-class PageLimitQuerySerializer(serializers.Serializer):
-    page = QueryIntegerField(min_value=1, max_value=1_000_000, required=False, default=1)
-    limit = QueryIntegerField(min_value=1, max_value=100, required=False, default=100)
+@cache
+def _page_limit(default_limit: int) -> dict:
+    return {"page": PAGE, "limit": Integer(minimum=1, maximum=100, default=default_limit)}
 
 
 @dataclass(frozen=True)
@@ -52,13 +47,8 @@ def read_page(queryset, request, *, default_limit: int, rows=list) -> Page:
     """The page `?page=` and `?limit=` ask for (a 400 naming the parameter unless they are
     plain integers in range): `rows(queryset[offset:offset + limit])` and the total, whose
     count query is skipped when the first page holds everything."""
-    params = {
-        key: request.query_params[key] for key in ("page", "limit") if key in request.query_params
-    }
-    query = PageLimitQuerySerializer(data=params)
-    query.fields["limit"].default = default_limit
-    query.is_valid(raise_exception=True)
-    number, limit = query.validated_data["page"], query.validated_data["limit"]
+    query = read_query(request.query_params, _page_limit(default_limit))
+    number, limit = query["page"], query["limit"]
     offset = (number - 1) * limit
     items = rows(queryset[offset : offset + limit])
     total = len(items) if number == 1 and len(items) < limit else queryset.count()
@@ -143,8 +133,9 @@ class ListPagination:
     def __init__(self, *, default_limit: int = 10):
         self.default_limit = default_limit
 
-    def paginate(self, queryset, request) -> Page:
-        return read_page(queryset, request, default_limit=self.default_limit)
+    def paginate(self, queryset, request, *, rows=list) -> Page:
+        """The page asked for; `rows` reads the sliced `queryset` (see `read_page`)."""
+        return read_page(queryset, request, default_limit=self.default_limit, rows=rows)
 
     def schema_parameters(self) -> list:
         """`parameters=` for `@extend_schema`."""
