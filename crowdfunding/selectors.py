@@ -259,14 +259,14 @@ class StreamReads:
 
     def rows(self, now: datetime) -> list[dict]:
         """The stream rows at `now`: `live_stream_rows` with each stream's
-        `mini_crowd_fundings` rows (oldest first) and, for the upcoming list,
+        `mini_crowd_fundings` (query tuples, oldest first) and, for the upcoming list,
         `is_reminder_active` (None for an anonymous caller)."""
         rows = live_stream_rows(
             user=self.user, stream_values=self.streams, parts=self.parts, now=now
         )
         minis = defaultdict(list)
-        for stream_id, *values in self.minis:
-            minis[stream_id].append(dict(zip(MINI_CROWD_FUNDING_FIELDS, values, strict=True)))
+        for values in self.minis:  # query tuples: `stream_id`, MINI_CROWD_FUNDING_FIELDS
+            minis[values[0]].append(values)
         reminded = set(self.reminded or ())
         for row in rows:
             row["mini_crowd_fundings"] = minis.get(row["id"], [])

@@ -1,10 +1,13 @@
 """Output and input shapes of the crowdfunding app."""
 
+from collections.abc import Sequence
+
 from rest_framework import serializers
 
 from allmine.api.fields import ApiDateTimeField, StrictCharField, StrictIntegerField
 from allmine.api.formats import format_datetime
 from crowdfunding.models import MiniCrowdFunding
+from crowdfunding.selectors import MINI_CROWD_FUNDING_FIELDS
 from livestreams.rules import (
     AMOUNT_MESSAGE,
     MAX_AMOUNT,
@@ -48,15 +51,22 @@ class MiniCrowdFundingSerializer(serializers.ModelSerializer):
 
 def mini_crowd_funding_representation(mini: dict) -> dict:
     """The shape of MiniCrowdFundingSerializer from a row."""
+    return mini_from_values([None, *(mini[name] for name in MINI_CROWD_FUNDING_FIELDS)])
+
+
+def mini_from_values(values: Sequence) -> dict:
+    """The shape of MiniCrowdFundingSerializer from a query tuple (`stream_id`, then
+    MINI_CROWD_FUNDING_FIELDS): the one builder of the shape."""
+    collected, goal = values[4], values[3]
     return {
-        "_id": mini["id"],
-        "title": mini["title"],
-        "goal": mini["goal"],
-        "collected": mini["collected"],
-        "percentage": funding_percentage(mini["collected"], mini["goal"]),
-        "status": mini["status"],
-        "createdAt": format_datetime(mini["created_at"]),
-        "updatedAt": format_datetime(mini["updated_at"]),
+        "_id": values[1],
+        "title": values[2],
+        "goal": goal,
+        "collected": collected,
+        "percentage": funding_percentage(collected, goal),
+        "status": values[5],
+        "createdAt": format_datetime(values[6]),
+        "updatedAt": format_datetime(values[7]),
     }
 
 
@@ -76,7 +86,7 @@ class CrowdfundedLiveStreamSerializer(LiveStreamSerializer):
     def to_representation(self, stream: dict) -> dict:
         data = live_stream_representation(stream)
         data["miniCrowdFundings"] = [
-            mini_crowd_funding_representation(mini) for mini in stream["mini_crowd_fundings"]
+            mini_from_values(mini) for mini in stream["mini_crowd_fundings"]
         ]
         return data
 

@@ -24,7 +24,7 @@ from allmine.compiled import CompiledQuery
 from livestreams.models import Broadcaster, LiveStream, ReplayRental, StreamGuest
 from livestreams.rules import Role, caller_role, replay_is_rentable
 from users.models import User
-from users.selectors import USER_SUMMARY_FIELDS, user_summary_row
+from users.selectors import USER_SUMMARY_FIELDS
 
 
 def rental_duration() -> timedelta:
@@ -262,6 +262,12 @@ def rentals_clock(rentals: Sequence[Sequence], now: datetime) -> list[int | None
     return [seconds_left(as_utc(rental[2]), now) for rental in rentals]
 
 
+def values_at(user: tuple[Sequence, int]) -> str:
+    """The id of a user given as (query values, index of their USER_SUMMARY_FIELDS)."""
+    values, start = user
+    return values[start]
+
+
 def live_stream_rows(
     *,
     user: User | None,
@@ -271,9 +277,11 @@ def live_stream_rows(
 ) -> list[dict]:
     """One row (a dict of model field names) per tuple of `stream_values` (see
     `stream_values()`), in that order, with what the stream object shows: `creator` and
-    `guests` (user summary rows), `broadcasters`, and the caller's `role` and `replay_access`
-    at `now`, each computed once. Three queries (two without a caller), whatever the number
-    of streams, unless `parts` (`stream_parts` of these streams) were read already.
+    `guests` (each user as (query values, index of their USER_SUMMARY_FIELDS), which
+    `users.serializers.user_summary_from_values` shapes with no row in between),
+    `broadcasters` (query tuples: `stream_id`, BROADCASTER_FIELDS), and the caller's `role`
+    and `replay_access` at `now`, each computed once. Three queries (two without a caller),
+    whatever the number of streams, unless `parts` (`stream_parts` of them) were read already.
 
     Values are as the database driver returns them (see `CompiledQuery`): datetimes naive UTC
     on SQLite, `price` a float there; the serializers take either.
@@ -286,17 +294,15 @@ def live_stream_rows(
     rows = []
     for values in stream_values:
         row = dict(zip(STREAM_FIELDS, values, strict=False))  # the stream's part of the tuple
-        row["creator"] = user_summary_row(values, _STREAM_COUNT)
+        row["creator"] = (values, _STREAM_COUNT)
         rows.append(row)
 
     guests = defaultdict(list)
     for values in parts.guests:
-        guests[values[0]].append(user_summary_row(values, 1))
+        guests[values[0]].append((values, 1))
     broadcasters = defaultdict(list)
-    for stream_id, member_id, role, uid, has_joined in parts.broadcasters:
-        broadcasters[stream_id].append(
-            {"user_id": member_id, "role": role, "uid": uid, "has_joined": has_joined}
-        )
+    for values in parts.broadcasters:
+        broadcasters[values[0]].append(values)
     rentals = {}
     # Latest first, so the first row seen per stream is the caller's latest rental.
     for stream_id, rented_at, expires_at in parts.rentals:
@@ -310,16 +316,14 @@ def live_stream_rows(
         row["broadcasters"] = stream_broadcasters = broadcasters.get(stream_id, [])
         role = caller_role(
             user_id=user_id,
-            creator_id=row["creator"]["id"],
-            guest_ids=[guest["id"] for guest in stream_guests],
-            guest_broadcaster_ids=[
-                b["user_id"] for b in stream_broadcasters if b["role"] == _GUEST_BROADCASTER
-            ],
+            creator_id=values_at(row["creator"]),
+            guest_ids=[values_at(guest) for guest in stream_guests],
+            guest_broadcaster_ids=[b[1] for b in stream_broadcasters if b[2] == _GUEST_BROADCASTER],
         )
         row["role"] = role
         row["replay_access"] = caller_replay_access(
             role=role,
-            is_broadcaster=any(b["user_id"] == user_id for b in stream_broadcasters),
+            is_broadcaster=any(b[1] == user_id for b in stream_broadcasters),
             rentable=replay_is_rentable(
                 status=row["status"],
                 deleted_at=row["deleted_at"],

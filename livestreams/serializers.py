@@ -1,5 +1,6 @@
 """The live stream object of API.md §3 (without its crowdfunding parts)."""
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 from django.conf import settings
@@ -34,13 +35,14 @@ from livestreams.rules import (
     funding_percentage,
 )
 from livestreams.selectors import (
+    BROADCASTER_FIELDS,
     RENTAL_STATES,
     ReplayAccess,
     ReplayStatus,
     rental_remaining_seconds,
     rental_state,
 )
-from users.serializers import UserSummarySerializer, user_summary_representation
+from users.serializers import UserSummarySerializer, user_summary_from_values
 
 
 class BroadcasterSerializer(serializers.ModelSerializer):
@@ -57,12 +59,13 @@ class BroadcasterSerializer(serializers.ModelSerializer):
 
 def broadcaster_representation(broadcaster: dict) -> dict:
     """The shape of BroadcasterSerializer from a row (`selectors.BROADCASTER_FIELDS`)."""
-    return {
-        "user": broadcaster["user_id"],
-        "role": broadcaster["role"],
-        "uid": broadcaster["uid"],
-        "hasJoined": broadcaster["has_joined"],
-    }
+    return broadcaster_from_values([None, *(broadcaster[name] for name in BROADCASTER_FIELDS)])
+
+
+def broadcaster_from_values(values: Sequence) -> dict:
+    """The shape of BroadcasterSerializer from a query tuple (`stream_id`, then
+    `selectors.BROADCASTER_FIELDS`): the one builder of the shape."""
+    return {"user": values[1], "role": values[2], "uid": values[3], "hasJoined": values[4]}
 
 
 class ReplayAccessSerializer(serializers.Serializer):
@@ -165,9 +168,9 @@ def live_stream_representation(stream: dict) -> dict:
         "title": stream["title"],
         "liveStreamType": stream["live_stream_type"],
         "channelName": stream["channel_name"],
-        "broadcasters": [broadcaster_representation(b) for b in stream["broadcasters"]],
-        "guests": [user_summary_representation(guest) for guest in stream["guests"]],
-        "creator": user_summary_representation(stream["creator"]),
+        "broadcasters": [broadcaster_from_values(b) for b in stream["broadcasters"]],
+        "guests": [user_summary_from_values(*guest) for guest in stream["guests"]],
+        "creator": user_summary_from_values(*stream["creator"]),
         "thumbnailUrl": stream["thumbnail_url"] or settings.DEFAULT_THUMBNAIL_URL,
         "recording": stream["recording"],
         "recordingUrl": (recording_url or None) if access.can_view_recording else None,

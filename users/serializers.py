@@ -1,7 +1,9 @@
 """Output and input shapes of the users app."""
 
 import json
+from collections.abc import Sequence
 
+import orjson
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -50,13 +52,22 @@ class MediaSerializer(serializers.ModelSerializer):
 
 def media_representation(media: dict) -> dict:
     """The shape of MediaSerializer from a media row."""
+    return media_from_values([media[name] for name in MEDIA_FIELDS])
+
+
+def media_from_values(values: Sequence, start: int = 0) -> dict:
+    """The shape of MediaSerializer straight from a query's MEDIA_FIELDS values (from index
+    `start`; `variants` decoded or as JSON text): the one builder of the shape."""
+    variants = values[start + 3]
+    if isinstance(variants, str):  # JSON as the database driver reads it
+        variants = orjson.loads(variants)
     return {
-        "_id": media["id"],
-        "url": media["url"],
-        "type": media["type"],
-        "variants": sorted_variants(media["variants"]),
-        "createdAt": format_datetime(media["created_at"]),
-        "updatedAt": format_datetime(media["updated_at"]),
+        "_id": values[start],
+        "url": values[start + 1],
+        "type": values[start + 2],
+        "variants": sorted_variants(variants),
+        "createdAt": format_datetime(values[start + 4]),
+        "updatedAt": format_datetime(values[start + 5]),
     }
 
 
@@ -84,13 +95,27 @@ class UserSummarySerializer(serializers.ModelSerializer):
 def user_summary_representation(user: dict) -> dict:
     """The shape of UserSummarySerializer from a user summary row."""
     photo = user["profile_photo"]
+    return user_summary_from_values(
+        [
+            user["id"], user["username"], user["first_name"], user["last_name"],
+            user["availability_status"],
+            *([photo[name] for name in MEDIA_FIELDS] if photo else [None] * len(MEDIA_FIELDS)),
+        ]
+    )  # fmt: skip
+
+
+def user_summary_from_values(values: Sequence, start: int = 0) -> dict:
+    """The shape of UserSummarySerializer straight from a query's USER_SUMMARY_FIELDS values
+    (from index `start`, as `users.selectors.user_summary_row` reads them), with no row in
+    between: it runs for every user of every stream on the hot lists. The one builder of the
+    shape (`user_summary_representation` comes here too)."""
     return {
-        "_id": user["id"],
-        "username": user["username"],
-        "name": user["first_name"],
-        "surname": user["last_name"],
-        "profilePhoto": None if photo is None else media_representation(photo),
-        "availabilityStatus": user["availability_status"],
+        "_id": values[start],
+        "username": values[start + 1],
+        "name": values[start + 2],
+        "surname": values[start + 3],
+        "profilePhoto": None if values[start + 5] is None else media_from_values(values, start + 5),
+        "availabilityStatus": values[start + 4],
     }
 
 
