@@ -25,6 +25,7 @@ from tests.livestreams.factories import (
 )
 from tests.users.factories import MediaFactory, UserFactory
 from users.models import Media, User
+from users.services import credits_grant
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +46,8 @@ def scene(clock, client_for):
     """A creator's upcoming stream (a guest who also broadcasts, a mini crowd funding; the
     viewer funded it and holds a reminder), an ended one the viewer rented, an ended one the
     viewer was a guest of, and another creator's stream the viewer is invited to."""
-    creator, viewer, guest = UserFactory(), UserFactory(credit_balance=1000), UserFactory()
+    creator, viewer, guest = UserFactory(), UserFactory(), UserFactory()
+    credits_grant(user=viewer, amount=1000)  # credits come with ledger rows
     start = timezone.now().replace(microsecond=0) + timedelta(hours=2)
     upcoming = LiveStreamFactory(creator=creator, planned_start_date=start,
                                  planned_end_date=start + timedelta(hours=1))  # fmt: skip
