@@ -8,8 +8,8 @@ the stream's row lock with `SKIP LOCKED` (a stream another worker or a request h
 over; the next run takes it) and re-checks under the lock that the stream is still due. Two
 workers, a job run twice or a request racing the clock therefore never act twice.
 
-Locks, in the order every money transaction keeps (`crowdfunding.services`): stream → mini
-crowd fundings → contributions and supports → wallets, once each, by id.
+Locks: the stream (`livestreams.locks.stream_lock_if_free`), then the rest in the project's
+lock order (`crowdfunding.locks.stream_refunds_lock`, `stream_payout_lock`).
 """
 
 from collections.abc import Callable
@@ -19,31 +19,25 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from crowdfunding.locks import stream_payout_lock, stream_refunds_lock
 from crowdfunding.models import FundingPayout
 from crowdfunding.moments import payout_notify, refunds_tell
-from crowdfunding.services import is_paid_out, lock_funding, refund_funding
+from crowdfunding.services import is_paid_out, refund_funding
 from livestreams.clock import (
     EXPIRABLE_STATUSES,
     expiry_cutoff,
     expiry_is_due,
     payout_cutoff,
 )
+from livestreams.locks import stream_lock_if_free
 from livestreams.models import LiveStream
 from livestreams.rules import revenue_split
 from livestreams.services import revenue_guest_id
 from notifications.services import Type as NotificationType
-from users.locks import wallets_lock
 from users.models import CreditLedgerEntry
 from users.services import ledger_post
 
 SWEEP_BATCH = 100
-
-
-def _locked_if_free(stream_id: str) -> LiveStream | None:
-    """The stream, row-locked, unless another transaction holds it or it is deleted."""
-    return (
-        LiveStream.objects.alive().select_for_update(skip_locked=True).filter(pk=stream_id).first()
-    )
 
 
 def _sweep(due: QuerySet, act: Callable[[str], bool], batch: int) -> int:
@@ -73,16 +67,15 @@ def live_stream_expire(*, stream_id: str, now: datetime | None = None) -> bool:
     (`crowdfunding.services.refund_funding`) and its mini crowd fundings close. Returns
     whether it expired the stream."""
     now = now or timezone.now()
-    stream = _locked_if_free(stream_id)
+    stream = stream_lock_if_free(stream_id)
     if stream is None or not expiry_is_due(stream, now=now):
         return False
-    funding = lock_funding(stream)
-    wallets_lock(funding.user_ids)
+    refunds = stream_refunds_lock(stream, now=now)
     reason = expiry_refund_reason(title=stream.title, stream_id=stream.pk)
-    refund_funding(funding, stream=stream, now=now, reason=reason)
+    refund_funding(refunds.funding, stream=stream, now=now, reason=reason)
     stream.status = LiveStream.Status.EXPIRED
     stream.save(update_fields=["status", "collected_funding", "updated_at"])
-    refunds_tell(stream, NotificationType.STREAM_EXPIRED, funding, now=now)
+    refunds_tell(stream, NotificationType.STREAM_EXPIRED, refunds, now=now)
     return True
 
 
@@ -114,7 +107,7 @@ def funding_payout_settle(*, stream_id: str, now: datetime | None = None) -> Fun
     rows to the creator and the guest (`revenue_guest_id`), recorded by one `FundingPayout`.
     Returns it, or None when there was nothing to do."""
     now = now or timezone.now()
-    stream = _locked_if_free(stream_id)
+    stream = stream_lock_if_free(stream_id)
     if (
         stream is None
         or stream.status != LiveStream.Status.ENDED
@@ -122,14 +115,13 @@ def funding_payout_settle(*, stream_id: str, now: datetime | None = None) -> Fun
         or is_paid_out(stream)
     ):
         return None
-    funding = lock_funding(stream)
-    total = sum(record.amount for record in funding.records)
     guest_id = revenue_guest_id(stream)
+    funding = stream_payout_lock(stream, guest_id=guest_id)
+    total = sum(record.amount for record in funding.records)
     creator_share, guest_share = funding_payout_split(
         total=total, live_stream_type=stream.live_stream_type, has_guest=guest_id is not None
     )
     payees = {stream.creator_id: creator_share, guest_id: guest_share}
-    wallets_lock({user_id for user_id, share in payees.items() if share})
     entries = {
         user_id: ledger_post(
             user_id=user_id,

@@ -118,14 +118,13 @@ def mini_goal_notify(mini: MiniCrowdFunding, stream: LiveStream) -> None:
     )
 
 
-def refunds_tell(stream: LiveStream, moment: str, funding, *, now: datetime, rentals=None) -> None:
-    """After a stream's funders were refunded (cancel, expiry, deletion; `funding` the
-    `LockedFunding` refunded, `rentals` the rental refunds of a deletion): its reminders are
+def refunds_tell(stream: LiveStream, moment: str, locked, *, now: datetime) -> None:
+    """After a stream's funders (and, on deletion, renters) were refunded (cancel, expiry,
+    deletion; `locked` the `crowdfunding.locks.StreamRefunds` refunded): its reminders are
     cancelled, each refunded user is told their amount, and its live events say so."""
     reminders_cancel(stream=stream, now=now)
-    refunds = [(record.user_id, record.amount) for record in funding.records]
-    if rentals is not None:
-        refunds += [(charge.rental.user_id, charge.price) for charge in rentals.charges]
+    refunds = [(record.user_id, record.amount) for record in locked.funding.records]
+    refunds += [(charge.rental.user_id, charge.price) for charge in locked.rentals.charges]
     refunds_notify(stream, moment, refunds)
     funding_publish(stream)
     stream_status_publish(stream)

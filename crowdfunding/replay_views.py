@@ -14,6 +14,7 @@ from allmine.api.conditional import (
 )
 from allmine.api.pagination import ListPagination, paged_serializer
 from allmine.api.schema import envelope_responses
+from allmine.ids import check_object_id
 from crowdfunding.idempotency import idempotent_response
 from crowdfunding.selectors import stream_object_for, stream_objects_for
 from crowdfunding.serializers import CrowdfundedLiveStreamSerializer, MyReplayRentalSerializer
@@ -30,7 +31,7 @@ MY_RENTALS_PAGINATION = ListPagination(default_limit=10)
 
 
 def _checked_stream_object(request, id: str) -> dict:
-    services.check_object_id(id, "id")
+    check_object_id(id, "id")
     return stream_object_for(user=request.user, stream_id=id)
 
 
@@ -132,7 +133,7 @@ class ReplaySettingsView(APIView):
         tags=["Replay Rentals"],
     )
     def patch(self, request, id: str):
-        services.check_object_id(id, "id")
+        check_object_id(id, "id")
         body = ReplaySettingsInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         names = {

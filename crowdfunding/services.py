@@ -1,8 +1,9 @@
 """Writes of the crowdfunding app: money moves here and nowhere else.
 
-Every function runs in one transaction and takes row locks in one order — stream, then mini
-crowd funding, then contribution, then wallet (`users.services.ledger_post`) — so parallel
-requests can neither overdraw a balance nor lose an increment, and never deadlock.
+Every function runs in one transaction and takes its row locks through `crowdfunding/locks.py`,
+in the project's one lock order written there (stream, its minis, contributions and supports,
+rentals and charges, wallets last), so parallel requests can neither overdraw a balance nor
+lose an increment, and never deadlock.
 """
 
 from dataclasses import dataclass
@@ -12,7 +13,15 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from allmine.api.errors import Conflict, Forbidden, NotFound
+from allmine.api.errors import Conflict, Forbidden
+from allmine.ids import check_object_id
+from crowdfunding.locks import (
+    LockedFunding,
+    StreamRefunds,
+    contribution_lock,
+    mini_lock,
+    stream_refunds_lock,
+)
 from crowdfunding.models import (
     Contribution,
     FundingPayout,
@@ -29,17 +38,11 @@ from crowdfunding.records import (
     support_row,
 )
 from livestreams.clock import FUNDING_CLOSED, funding_is_open
+from livestreams.locks import stream_lock, stream_of_creator_lock
 from livestreams.models import LiveStream
 from livestreams.rules import Action, check_amount, mini_status, require
-from livestreams.services import (
-    LockedRentalRefunds,
-    check_object_id,
-    locked_stream_of_creator,
-    replay_rental_refunds_lock,
-    replay_rental_refunds_post,
-)
+from livestreams.services import replay_rental_refunds_post
 from notifications.services import Type as NotificationType
-from users.locks import wallets_lock
 from users.models import CreditLedgerEntry, User
 from users.services import ledger_post
 
@@ -63,13 +66,6 @@ class SupportReceipt:
 _check_id = check_object_id
 
 
-def _locked_stream(stream_id: str) -> LiveStream:
-    stream = LiveStream.objects.alive().select_for_update().filter(pk=stream_id).first()
-    if stream is None:
-        raise NotFound("Live stream not found")
-    return stream
-
-
 def _completed_total(model: type[PaidRecord], **filters) -> int:
     completed = model.objects.filter(status=FundingStatus.COMPLETED, **filters)
     return completed.aggregate(total=Sum("amount"))["total"] or 0
@@ -91,7 +87,7 @@ def contribution_create(*, user: User, stream_id: str, amount: int) -> FundingRe
     completed contribution, the stream's collected total raised. All or nothing."""
     _check_id(stream_id, "id")
     amount = check_amount(amount)
-    stream = _locked_stream(stream_id)
+    stream = stream_lock(stream_id)
     _check_can_fund(stream, user, Action.FUND)
 
     debit = contribution_debit_post(user_id=user.pk, stream=stream, amount=amount)
@@ -119,14 +115,8 @@ def mini_crowd_funding_support_create(
     _check_id(stream_id, "id")
     _check_id(mini_crowd_funding_id, "miniId")
     amount = check_amount(amount)
-    stream = _locked_stream(stream_id)
-    mini = (
-        MiniCrowdFunding.objects.select_for_update()
-        .filter(pk=mini_crowd_funding_id, stream=stream)
-        .first()
-    )
-    if mini is None:
-        raise NotFound("Mini crowd funding not found")
+    stream = stream_lock(stream_id)
+    mini = mini_lock(stream=stream, mini_id=mini_crowd_funding_id)
     _check_can_fund(stream, user, Action.SUPPORT)
     if mini.status != MiniCrowdFunding.Status.ACTIVE:
         raise Conflict(f"Mini crowd funding is {mini.status}")
@@ -171,13 +161,7 @@ def _refund(record: PaidRecord, *, stream_id: str, now: datetime, reason: str) -
 def contribution_refund(*, contribution_id: str) -> Contribution:
     """Refund one completed contribution (an operator's decision, from the admin)."""
     _check_id(contribution_id, "contributionId")
-    stream_id = (
-        Contribution.objects.filter(pk=contribution_id).values_list("stream_id", flat=True).first()
-    )
-    if stream_id is None:
-        raise NotFound("Contribution not found")
-    stream = LiveStream.objects.select_for_update().get(pk=stream_id)
-    contribution = Contribution.objects.select_for_update().get(pk=contribution_id)
+    stream, contribution = contribution_lock(contribution_id)
     if contribution.status != Contribution.Status.COMPLETED:
         raise Conflict(f"Contribution is {contribution.status}, only completed ones are refunded")
     if is_paid_out(stream):
@@ -206,10 +190,8 @@ class RefundReceipt:
     refunded_user_ids: frozenset[str]  # the funders and renters credited
 
 
-def _refund_receipt(
-    stream: LiveStream, funding: "LockedFunding", rentals: LockedRentalRefunds | None = None
-) -> RefundReceipt:
-    charges = rentals.charges if rentals is not None else []
+def _refund_receipt(stream: LiveStream, refunds: StreamRefunds) -> RefundReceipt:
+    funding, charges = refunds.funding, refunds.rentals.charges
     return RefundReceipt(
         stream=stream,
         refunded_contributions=sum(isinstance(r, Contribution) for r in funding.records),
@@ -225,7 +207,7 @@ def _refund_receipt(
 def live_stream_cancel(*, user: User, stream_id: str) -> RefundReceipt:
     """The creator cancels a scheduled or preparing stream; every funder is refunded."""
     _check_id(stream_id, "id")
-    stream = _locked_stream(stream_id)
+    stream = stream_lock(stream_id)
     if stream.creator_id != user.pk:
         raise Forbidden("Only the stream's creator can cancel it")
     return _cancel_with_refunds(stream, cancelled_by=user)
@@ -236,7 +218,7 @@ def live_stream_cancel_by_operator(*, stream_id: str, operator: User) -> RefundR
     """An operator cancels a stream on its creator's behalf (from the admin), same refunds;
     the stream records the operator as who cancelled it."""
     _check_id(stream_id, "id")
-    return _cancel_with_refunds(_locked_stream(stream_id), cancelled_by=operator)
+    return _cancel_with_refunds(stream_lock(stream_id), cancelled_by=operator)
 
 
 def _cancel_with_refunds(stream: LiveStream, *, cancelled_by: User) -> RefundReceipt:
@@ -246,10 +228,9 @@ def _cancel_with_refunds(stream: LiveStream, *, cancelled_by: User) -> RefundRec
     status = require(Action.CANCEL, stream.status)
 
     now = timezone.now()
-    funding = lock_funding(stream)
-    wallets_lock(funding.user_ids)
+    refunds = stream_refunds_lock(stream, now=now)
     refund_funding(
-        funding,
+        refunds.funding,
         stream=stream,
         now=now,
         reason=f"Refund: live stream “{stream.title}” ({stream.pk}) cancelled",
@@ -260,8 +241,8 @@ def _cancel_with_refunds(stream: LiveStream, *, cancelled_by: User) -> RefundRec
     stream.save(
         update_fields=["status", "cancelled_by", "cancelled_at", "collected_funding", "updated_at"]
     )
-    refunds_tell(stream, NotificationType.STREAM_CANCELLED, funding, now=now)
-    return _refund_receipt(stream, funding)
+    refunds_tell(stream, NotificationType.STREAM_CANCELLED, refunds, now=now)
+    return _refund_receipt(stream, refunds)
 
 
 PAID_OUT = "The funding of this live stream has been paid out"
@@ -272,33 +253,6 @@ def is_paid_out(stream: LiveStream) -> bool:
     contributions and supports stay `completed` and are never refunded again. Read under the
     stream's row lock, which the payout holds too."""
     return FundingPayout.objects.filter(stream=stream).exists()
-
-
-@dataclass(frozen=True)
-class LockedFunding:
-    """A locked stream's mini crowd fundings and its completed contributions and supports."""
-
-    minis: list[MiniCrowdFunding]
-    records: list[PaidRecord]
-
-    @property
-    def user_ids(self) -> set[str]:
-        return {record.user_id for record in self.records}
-
-
-def lock_funding(stream: LiveStream) -> LockedFunding:
-    """Lock, after the stream: its mini crowd fundings, then its completed contributions and
-    supports (the order every money transaction keeps)."""
-    minis = list(MiniCrowdFunding.objects.select_for_update().filter(stream=stream).order_by("id"))
-    records: list[PaidRecord] = [
-        *Contribution.objects.select_for_update().filter(
-            stream=stream, status=FundingStatus.COMPLETED
-        ),
-        *MiniCrowdFundingSupport.objects.select_for_update().filter(
-            mini_crowd_funding__in=minis, status=FundingStatus.COMPLETED
-        ),
-    ]
-    return LockedFunding(minis=minis, records=records)
 
 
 def refund_funding(funding: LockedFunding, *, stream: LiveStream, now: datetime, reason: str):
@@ -323,29 +277,26 @@ def live_stream_delete(*, user: User, stream_id: str) -> RefundReceipt:
     Every replay rental whose window is still open is refunded in full too. Funding already
     paid out (`is_paid_out`) belongs to the creator and guest: it is not refunded.
 
-    Locks: stream → mini crowd fundings → contributions and supports → open rentals → their
-    charges → every wallet to be credited, once, in id order.
+    Locks: the stream, then `stream_refunds_lock` (the whole lock order).
     """
-    stream = locked_stream_of_creator(user=user, stream_id=stream_id, action="delete")
+    stream = stream_of_creator_lock(user=user, stream_id=stream_id, action="delete")
     require(Action.DELETE, stream.status)
 
     now = timezone.now()
     paid_out = is_paid_out(stream)
-    funding = LockedFunding(minis=[], records=[]) if paid_out else lock_funding(stream)
-    rentals = replay_rental_refunds_lock(stream=stream, now=now)
-    wallets_lock(funding.user_ids | rentals.user_ids)
+    refunds = stream_refunds_lock(stream, now=now, funding=not paid_out, rentals=True)
     if not paid_out:
         refund_funding(
-            funding,
+            refunds.funding,
             stream=stream,
             now=now,
             reason=f"Refund: live stream “{stream.title}” ({stream.pk}) deleted",
         )
-    replay_rental_refunds_post(rentals, stream=stream, now=now)
+    replay_rental_refunds_post(refunds.rentals, stream=stream, now=now)
     stream.deleted_at = now
     stream.save(update_fields=["deleted_at", "collected_funding", "updated_at"])
-    refunds_tell(stream, NotificationType.STREAM_DELETED, funding, now=now, rentals=rentals)
-    return _refund_receipt(stream, funding, rentals)
+    refunds_tell(stream, NotificationType.STREAM_DELETED, refunds, now=now)
+    return _refund_receipt(stream, refunds)
 
 
 @transaction.atomic
@@ -354,7 +305,7 @@ def mini_crowd_funding_create(
 ) -> MiniCrowdFunding:
     """The creator adds a mini crowd funding (a side goal) to their scheduled stream.
     `title` (1–120 characters) and `goal` (1–MAX_MINI_GOAL) are checked by the input serializer."""
-    stream = locked_stream_of_creator(
+    stream = stream_of_creator_lock(
         user=user, stream_id=stream_id, action="add mini crowd fundings to"
     )
     require(Action.ADD_MINI, stream.status)

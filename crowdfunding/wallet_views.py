@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from allmine.api.errors import NotFound
 from allmine.api.schema import IDEMPOTENCY_PARAMETER, envelope_responses
+from allmine.ids import check_object_id
 from crowdfunding.idempotency import idempotent_response
 from crowdfunding.views import OBJECT_ID_SCHEMA, STREAM_ID_PARAMETER
 from livestreams import gifts
@@ -21,7 +22,6 @@ from livestreams.serializers import (
     GiftStatisticsSerializer,
     GiftTypeSerializer,
 )
-from livestreams.services import check_object_id
 from users import purchases, services
 from users.authentication import BearerJWTAuthentication
 from users.models import CreditPackage

@@ -2,8 +2,9 @@
 
 A gift is sent while the stream is `active`; its price leaves the sender (`gift_spend`) and
 §7's split reaches the creator and the guest (`stream_revenue`) in the same transaction.
-Locks: the stream first (so a gift and the stream's end are serialized: a gift never lands on
-an ended stream), then every wallet involved, once, in id order (`users.locks.wallets_lock`).
+Locks, in the project's lock order (`crowdfunding/locks.py`): the stream first (so a gift and
+the stream's end are serialized: a gift never lands on an ended stream), then every wallet
+involved, once, in id order.
 Each gift is a public `gift` live event on the stream's channel (API.md §10), published after
 commit.
 """
@@ -16,9 +17,11 @@ from django.db.models import Count
 from allmine.api.errors import Conflict, Forbidden, NotFound
 from allmine.api.formats import format_datetime
 from allmine.events import publish_on_commit, stream_channel
+from allmine.ids import check_object_id
+from livestreams.locks import stream_lock
 from livestreams.models import Gift, GiftType, LiveStream
 from livestreams.rules import revenue_split
-from livestreams.services import check_object_id, revenue_guest_id, revenue_shares_post
+from livestreams.services import revenue_guest_id, revenue_shares_post
 from users.locks import wallets_lock
 from users.models import CreditLedgerEntry, User
 from users.services import ledger_post
@@ -40,9 +43,7 @@ def gift_create(*, user: User, gift_type_id: str, stream_id: str) -> GiftReceipt
     """`user` sends a gift of an active type on an `active` stream that is not theirs."""
     check_object_id(gift_type_id, "giftTypeId")
     check_object_id(stream_id, "liveStreamId")
-    stream = LiveStream.objects.alive().select_for_update().filter(pk=stream_id).first()
-    if stream is None:
-        raise NotFound("Live stream not found")
+    stream = stream_lock(stream_id, field="liveStreamId")
     gift_type = GiftType.objects.filter(pk=gift_type_id, is_active=True).first()
     if gift_type is None:
         raise NotFound("Gift type not found")

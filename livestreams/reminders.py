@@ -16,6 +16,7 @@ from django.utils import timezone
 from allmine.api.errors import NotFound
 from allmine.compiled import CompiledQuery
 from allmine.ids import check_object_id
+from livestreams.locks import armed_reminders_lock, due_reminders_lock, reminder_lock, stream_lock
 from livestreams.models import LiveStream, Reminder
 from livestreams.rules import Action, require, statuses_for
 from notifications.services import Category, NotificationDraft, Type, notifications_create
@@ -27,23 +28,15 @@ SWEEP_BATCH = 100
 WAITING_STATUSES = statuses_for(Action.START)
 
 
-def _locked_alive_stream(stream_id: str) -> LiveStream:
-    check_object_id(stream_id, "id")
-    stream = LiveStream.objects.alive().select_for_update().filter(pk=stream_id).first()
-    if stream is None:
-        raise NotFound("Live stream not found")
-    return stream
-
-
 @transaction.atomic
 def reminder_set(*, user: User, stream_id: str, minute: int | None) -> Reminder:
     """Create or change the caller's one reminder of a scheduled stream (409 otherwise);
     `minute` None or 0: when it starts, else that many minutes before its planned start.
     Setting it again arms it again."""
-    stream = _locked_alive_stream(stream_id)
+    stream = stream_lock(stream_id)
     require(Action.REMIND, stream.status)
     minute = minute or 0
-    reminder = Reminder.objects.select_for_update().filter(user=user, stream=stream).first()
+    reminder = reminder_lock(user=user, stream=stream)
     if reminder is None:
         reminder = Reminder(user=user, stream=stream)
     reminder.minute = minute
@@ -125,11 +118,7 @@ def _mark_sent(reminders: list[Reminder], now: datetime) -> None:
 def reminders_fire_on_start(*, stream: LiveStream, now: datetime) -> int:
     """The stream (locked by the caller) has started: every reminder still armed fires now,
     in the caller's transaction. Returns how many."""
-    reminders = list(
-        Reminder.objects.select_for_update()
-        .filter(stream=stream, status__in=Reminder.ARMED_STATUSES)
-        .order_by("pk")
-    )
+    reminders = armed_reminders_lock(stream)
     if reminders:
         _mark_sent(reminders, now)
         notifications_create(_drafts(reminders, stream, started=True))
@@ -162,16 +151,14 @@ def reminders_fire_due(*, now: datetime | None = None, batch: int = SWEEP_BATCH)
     fired = 0
     while True:
         with transaction.atomic():
-            reminders = list(
-                Reminder.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(
-                    status=Reminder.Status.ARMED,
-                    stream__status__in=WAITING_STATUSES,
-                    stream__deleted_at__isnull=True,
-                    stream__planned_start_date__lte=due_before,
-                )
-                .select_related("stream")
-                .order_by("pk")[:batch]
+            reminders = due_reminders_lock(
+                due={
+                    "status": Reminder.Status.ARMED,
+                    "stream__status__in": WAITING_STATUSES,
+                    "stream__deleted_at__isnull": True,
+                    "stream__planned_start_date__lte": due_before,
+                },
+                batch=batch,
             )
             if not reminders:
                 return fired

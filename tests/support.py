@@ -234,9 +234,10 @@ def rentals_refund(*, stream, now) -> int:
     """Refund every rental of `stream` whose window is open at `now`, as deleting the stream
     does (the same two steps: lock the rentals and charges, then the renters' wallets, then
     post the refunds). The caller holds the stream's row lock. Returns the count."""
-    from livestreams.services import replay_rental_refunds_lock, replay_rental_refunds_post
+    from livestreams.locks import rental_refunds_lock
+    from livestreams.services import replay_rental_refunds_post
     from users.locks import wallets_lock
 
-    refunds = replay_rental_refunds_lock(stream=stream, now=now)
+    refunds = rental_refunds_lock(stream=stream, now=now)
     wallets_lock(refunds.user_ids)
     return replay_rental_refunds_post(refunds, stream=stream, now=now)

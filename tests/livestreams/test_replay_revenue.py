@@ -8,10 +8,10 @@ from django.core.management import call_command
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
+from livestreams.locks import rental_refunds_lock
 from livestreams.models import LiveStream, ReplayRentalCharge
 from livestreams.services import (
     replay_rental_create,
-    replay_rental_refunds_lock,
     replay_revenue_settle,
 )
 from tests.livestreams.factories import BroadcasterFactory, EndedStreamFactory, StreamGuestFactory
@@ -65,7 +65,7 @@ def test_closed_windows_are_settled_once_and_open_ones_wait():
 def test_the_guest_is_found_once_per_stream_and_the_wallet_locked_is_the_one_paid(monkeypatch):
     """The job finds each stream's guest once per batch: the guest whose wallet it locked is
     the guest it pays, even if the guest it would find changes in between."""
-    from livestreams import services
+    from livestreams.services import revenue
 
     now = timezone.now()
     duo = EndedStreamFactory(live_stream_type=LiveStream.Type.DUO_CROWD, replay_credit_price=50)
@@ -79,7 +79,7 @@ def test_the_guest_is_found_once_per_stream_and_the_wallet_locked_is_the_one_pai
         found.append(stream.pk)
         return first_guest.pk if len(found) == 1 else later_guest.pk
 
-    monkeypatch.setattr(services, "revenue_guest_id", guest_changing_after_the_first_look)
+    monkeypatch.setattr(revenue, "revenue_guest_id", guest_changing_after_the_first_look)
 
     assert replay_revenue_settle(now=now) == 3
 
@@ -183,6 +183,6 @@ def test_refunds_lock_only_the_rentals_with_open_windows():
     replay_rental_create(user=open_, stream_id=stream.id, now=now - timedelta(hours=2))
 
     with transaction.atomic():
-        refunds = replay_rental_refunds_lock(stream=stream, now=now)
+        refunds = rental_refunds_lock(stream=stream, now=now)
 
     assert refunds.user_ids == {open_.pk}
