@@ -8,19 +8,14 @@ from allmine.api.fields import ApiDateTimeField, StrictCharField, StrictIntegerF
 from allmine.api.formats import format_datetime
 from crowdfunding.models import MiniCrowdFunding
 from crowdfunding.selectors import MINI_CROWD_FUNDING_FIELDS
-from livestreams.rules import (
-    AMOUNT_MESSAGE,
-    MAX_AMOUNT,
-    MAX_MINI_GOAL,
-    MIN_AMOUNT,
-    funding_percentage,
-)
+from livestreams.rules import MAX_MINI_GOAL, funding_percentage
 from livestreams.serializers import (
     LiveStreamSerializer,
     ReminderSerializer,
     ReplayRentalSerializer,
     live_stream_representation,
 )
+from users.rules import AMOUNT_MESSAGE, MAX_AMOUNT, MIN_AMOUNT
 
 
 class MiniCrowdFundingSerializer(serializers.ModelSerializer):
@@ -120,7 +115,7 @@ class AmountInputSerializer(serializers.Serializer):
         min_value=MIN_AMOUNT,
         max_value=MAX_AMOUNT,
         help_text="Credits, a JSON integer.",
-        # The service's message (livestreams.rules.check_amount): one rule, one message.
+        # The service's message (users.rules.check_amount): one rule, one message.
         error_messages={
             "min_value": AMOUNT_MESSAGE.removeprefix("amount: "),
             "max_value": AMOUNT_MESSAGE.removeprefix("amount: "),

@@ -40,10 +40,11 @@ from crowdfunding.records import (
 from livestreams.clock import FUNDING_CLOSED, funding_is_open
 from livestreams.locks import stream_lock, stream_of_creator_lock
 from livestreams.models import LiveStream
-from livestreams.rules import Action, check_amount, mini_status, require
+from livestreams.rules import Action, mini_status, require
 from livestreams.services import replay_rental_refunds_post
 from notifications.services import Type as NotificationType
 from users.models import CreditLedgerEntry, User
+from users.rules import check_amount, ensure_not_suspended
 from users.services import ledger_post
 
 
@@ -72,8 +73,7 @@ def _completed_total(model: type[PaidRecord], **filters) -> int:
 
 
 def _check_can_fund(stream: LiveStream, user: User, action: Action) -> None:
-    if user.is_suspended:
-        raise Forbidden("Account suspended")
+    ensure_not_suspended(user)
     if stream.creator_id == user.pk:
         raise Forbidden("You cannot fund your own stream")
     require(action, stream.status)

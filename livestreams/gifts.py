@@ -24,6 +24,7 @@ from livestreams.rules import revenue_split
 from livestreams.services import revenue_guest_id, revenue_shares_post
 from users.locks import wallets_lock
 from users.models import CreditLedgerEntry, User
+from users.rules import ensure_not_suspended
 from users.services import ledger_post
 
 
@@ -47,8 +48,7 @@ def gift_create(*, user: User, gift_type_id: str, stream_id: str) -> GiftReceipt
     gift_type = GiftType.objects.filter(pk=gift_type_id, is_active=True).first()
     if gift_type is None:
         raise NotFound("Gift type not found")
-    if user.is_suspended:
-        raise Forbidden("Account suspended")
+    ensure_not_suspended(user)
     guest_id = revenue_guest_id(stream)
     if user.pk in (stream.creator_id, guest_id):
         raise Forbidden("You cannot send gifts on a stream you are paid for")

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from django.db import models
 
-from allmine.api.errors import Conflict, InvalidInput
+from allmine.api.errors import Conflict
 
 
 class StreamStatus(models.TextChoices):
@@ -110,20 +110,8 @@ MAX_DURATION_GOAL = 24 * 60  # minutes
 MAX_FUNDING_GOAL = 1_000_000_000  # credits
 MAX_REPLAY_CREDIT_PRICE = 1_000_000  # credits, as one funding at most
 MAX_GUESTS = 10
-MIN_AMOUNT = 1  # one contribution or support, credits
-MAX_AMOUNT = 1_000_000
 MAX_MINI_GOAL = 1_000_000_000
-AMOUNT_MESSAGE = f"amount: must be an integer from {MIN_AMOUNT} to {MAX_AMOUNT}"
-
-
-def check_amount(amount: object) -> int:
-    """A contribution's or support's amount: a JSON integer from MIN_AMOUNT to MAX_AMOUNT, else
-    400 with `AMOUNT_MESSAGE` (the input serializers use the same message)."""
-    if isinstance(amount, bool) or not isinstance(amount, int):
-        raise InvalidInput("amount: A valid integer is required.")
-    if not MIN_AMOUNT <= amount <= MAX_AMOUNT:
-        raise InvalidInput(AMOUNT_MESSAGE)
-    return amount
+# One contribution's or support's amount is a credit amount: `users.rules.check_amount`.
 
 
 # --- pure rules -----------------------------------------------------------------------------

@@ -1,10 +1,12 @@
 from rest_framework.permissions import BasePermission
 
+from users.rules import SUSPENDED
+
 
 class IsNotSuspended(BasePermission):
     """Signed-in users whose account is suspended may do nothing (403)."""
 
-    message = "Account suspended"
+    message = SUSPENDED
 
     def has_permission(self, request, view):
         user = request.user

@@ -10,6 +10,7 @@ from rest_framework import serializers
 from allmine.api.fields import ApiDateTimeField, StrictCharField, StrictIntegerField
 from allmine.api.formats import format_datetime
 from users.models import CreditLedgerEntry, CreditPackage, Media, StoreEvent, User
+from users.rules import MAX_AMOUNT, MIN_AMOUNT
 from users.selectors import KNOWN_TRANSACTION_TYPES, MEDIA_FIELDS, Direction, user_summary_row_of
 
 
@@ -320,7 +321,7 @@ class StoreEventReceiptSerializer(serializers.Serializer):
 
 class TransferInputSerializer(serializers.Serializer):
     recipientId = StrictCharField(help_text="The user receiving the credits.")
-    amount = StrictIntegerField(help_text="Credits to send, 1 to 1000000.")
+    amount = StrictIntegerField(help_text=f"Credits to send, {MIN_AMOUNT} to {MAX_AMOUNT}.")
 
 
 class TransferReceiptSerializer(serializers.Serializer):

@@ -10,7 +10,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from allmine.api.errors import Conflict, Forbidden, InsufficientBalance, InvalidInput, NotFound
+from allmine.api.errors import Conflict, InsufficientBalance, InvalidInput, NotFound
 from allmine.db_router import wrote_for
 from allmine.events import REVOKED_EVENT, publish_on_commit, user_channel
 from allmine.ids import is_object_id
@@ -18,6 +18,7 @@ from notifications.services import Category, NotificationDraft, Type, notificati
 from users.authentication import TOKEN_VERSION_CLAIM, RefreshToken
 from users.locks import wallet_lock, wallets_lock
 from users.models import CreditLedgerEntry, CreditTransfer, User, ledger_applied_by_database
+from users.rules import check_amount, ensure_not_suspended
 from users.selectors import user_by_identifier
 
 
@@ -46,11 +47,6 @@ def _token_pair(user: User) -> dict:
         "refreshExpiresIn": int(settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"].total_seconds()),
         "user": user,
     }
-
-
-def _ensure_not_suspended(user: User) -> None:
-    if user.is_suspended:
-        raise Forbidden("Account suspended")
 
 
 def _username_for(identifier: str) -> str:
@@ -84,7 +80,7 @@ def token_refresh(*, refresh_token: str) -> dict:
     user = User.objects.filter(pk=refresh.get(jwt_settings.USER_ID_CLAIM)).first()
     if user is None or not user.is_active or refresh.get(TOKEN_VERSION_CLAIM) != user.token_version:
         raise InvalidCredentials("Token has been revoked")
-    _ensure_not_suspended(user)
+    ensure_not_suspended(user)
     _, newly_retired = refresh.blacklist()
     if not newly_retired:  # a parallel refresh with the same token won the race
         raise InvalidCredentials("Token has been revoked")
@@ -178,9 +174,6 @@ def credits_grant(*, user: User, amount: int, description: str = "") -> CreditLe
     return entry
 
 
-MAX_TRANSFER = 1_000_000
-
-
 @dataclass(frozen=True)
 class TransferReceipt:
     transfer: CreditTransfer
@@ -199,11 +192,10 @@ def credit_transfer_create(
     balance below `amount` is a 409 and moves nothing."""
     if not is_object_id(recipient_id):
         raise InvalidInput("recipientId: must be a 24-character lowercase hex id")
-    if isinstance(amount, bool) or not isinstance(amount, int) or not 1 <= amount <= MAX_TRANSFER:
-        raise InvalidInput(f"amount: must be an integer from 1 to {MAX_TRANSFER}")
+    check_amount(amount)
     if recipient_id == sender.pk:
         raise InvalidInput("recipientId: you cannot transfer credits to yourself")
-    _ensure_not_suspended(sender)
+    ensure_not_suspended(sender)
     wallets_lock([sender.pk, recipient_id])
     recipient = (
         User.objects.filter(pk=recipient_id)

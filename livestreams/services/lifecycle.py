@@ -21,6 +21,7 @@ from livestreams.reminders import reminders_fire_on_start, reminders_rearm
 from livestreams.rules import DUO_TYPES, MAX_TITLE, Action, require
 from livestreams.signals import stream_started
 from users.models import User
+from users.rules import ensure_not_suspended
 
 _TURKISH_FOLD = str.maketrans(
     {"ç": "c", "ğ": "g", "ı": "i", "ö": "o", "ş": "s", "ü": "u",
@@ -108,8 +109,7 @@ def live_stream_create(
 ) -> LiveStream:
     """A new scheduled stream with its channel name and invited guests; the caller is its
     creator. The end defaults to start + duration; the start must lie in the future."""
-    if creator.is_suspended:
-        raise Forbidden("Account suspended")
+    ensure_not_suspended(creator)
     if not title or len(title) > MAX_TITLE:
         raise InvalidInput(f"title: must be 1 to {MAX_TITLE} characters")
     planned_end_date = _check_schedule(

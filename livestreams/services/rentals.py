@@ -13,6 +13,7 @@ from livestreams.models import LiveStream, ReplayRental, ReplayRentalCharge
 from livestreams.rules import Role
 from livestreams.selectors import rental_duration, stream_is_rentable, stream_role_for
 from users.models import CreditLedgerEntry, User
+from users.rules import ensure_not_suspended
 from users.services import ledger_post
 
 
@@ -44,8 +45,7 @@ def replay_rental_create(
     """
     now = now or timezone.now()
     stream = stream_lock(stream_id)
-    if user.is_suspended:
-        raise Forbidden("Account suspended")
+    ensure_not_suspended(user)
     if _watches_free(stream, user):
         raise Conflict("The creator and participants watch the replay free")
     if not stream_is_rentable(stream):

@@ -2,13 +2,12 @@
 
 import pytest
 
-from allmine.api.errors import Conflict, InvalidInput
+from allmine.api.errors import Conflict
 from livestreams.models import LiveStream
 from livestreams.rules import (
     TRANSITIONS,
     Action,
     allows,
-    check_amount,
     mini_status,
     require,
     revenue_split,
@@ -72,26 +71,6 @@ def test_require_answers_where_the_action_leads(action, status, to):
 def test_require_refuses_with_a_409_naming_the_status(action, status, message):
     with pytest.raises(Conflict) as refused:
         require(action, status)
-    assert refused.value.detail == message
-
-
-@pytest.mark.parametrize("amount", [1, 1_000_000])
-def test_check_amount_takes_the_bounds(amount):
-    assert check_amount(amount) == amount
-
-
-@pytest.mark.parametrize(
-    ("amount", "message"),
-    [
-        (0, "amount: must be an integer from 1 to 1000000"),
-        (1_000_001, "amount: must be an integer from 1 to 1000000"),
-        (True, "amount: A valid integer is required."),
-        (2.0, "amount: A valid integer is required."),
-    ],
-)
-def test_check_amount_refuses_with_one_message(amount, message):
-    with pytest.raises(InvalidInput) as refused:
-        check_amount(amount)
     assert refused.value.detail == message
 
 
