@@ -4,9 +4,8 @@ from django.templatetags.static import static
 from django.urls import include, path, re_path
 
 from allmine.admin_login import ThrottledAdminAuthenticationForm, admin_login
+from allmine.api import urls as api_urls
 from allmine.api import views as api_views
-from allmine.api.health import HealthView
-from crowdfunding.list_views import UpcomingLiveStreamsView
 
 
 def favicon(request):
@@ -22,15 +21,9 @@ urlpatterns = [
     # Before the admin's own URLs: its login page with the sign-in rate limits.
     path("admin/login/", admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
-    path("api/v1/health", HealthView.as_view(), name="health"),
-    path("api/v1/", include("users.urls")),
-    path("api/v1/", include("crowdfunding.urls")),
-    path(
-        "api/v2/live-stream/user/<str:userId>/upcoming-live-streams",
-        UpcomingLiveStreamsView.as_view(),
-        name="live-stream-user-upcoming",
-    ),
-    path("api/v1/", include("notifications.urls")),
+    # The API's URL table: allmine/api/urls.py.
+    path("api/v1/", include(api_urls.v1)),
+    path("api/v2/", include(api_urls.v2)),
     path("api/schema/", api_views.SchemaView.as_view(), name="schema"),
     path("api/docs/", api_views.DocsView.as_view(url_name="schema"), name="swagger-ui"),
     # Anything else under /api/ is a 404 in the envelope, DEBUG or not.

@@ -5,6 +5,7 @@ fundings, start, join, end, delete. Every response that shows a stream builds it
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
+from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -53,6 +54,8 @@ def _stream_responses(success: int, *errors: int, description: str = "") -> dict
 
 class LiveStreamViewSet(viewsets.GenericViewSet):
     """One stream: its creator runs it, invited guests join it, anyone signed in reads it."""
+
+    lookup_url_kwarg = "id"  # the router's `live-stream/<str:id>`
 
     @property
     def throttle_scope(self) -> str | None:
@@ -153,6 +156,12 @@ class LiveStreamViewSet(viewsets.GenericViewSet):
         ),
         tags=["Crowdfunding"],
     )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="mini-crowd-fundings",
+        url_name="mini-crowd-fundings",
+    )
     def add_mini_crowd_funding(self, request, id: str):
         body = MiniCrowdFundingInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -176,6 +185,7 @@ class LiveStreamViewSet(viewsets.GenericViewSet):
         responses=_stream_responses(200, 400, 401, 403, 404, 409),
         tags=TAGS,
     )
+    @action(detail=True, methods=["post"])
     def start(self, request, id: str):
         return written_stream_response(
             request, lambda: stream_services.live_stream_start(user=request.user, stream_id=id)
@@ -193,6 +203,7 @@ class LiveStreamViewSet(viewsets.GenericViewSet):
         responses=_stream_responses(200, 400, 401, 403, 404, 409),
         tags=TAGS,
     )
+    @action(detail=True, methods=["post"])
     def end(self, request, id: str):
         return written_stream_response(
             request, lambda: stream_services.live_stream_end(user=request.user, stream_id=id)
@@ -219,6 +230,7 @@ class LiveStreamViewSet(viewsets.GenericViewSet):
         ),
         tags=TAGS,
     )
+    @action(detail=True, methods=["post"])
     def join(self, request, id: str):
         return written_stream_response(
             request, lambda: stream_services.live_stream_join(user=request.user, stream_id=id)

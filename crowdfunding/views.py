@@ -4,6 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from allmine.api.conditional import (
@@ -85,6 +86,7 @@ class LiveStreamCrowdfundingViewSet(viewsets.GenericViewSet):
     """Funding a stream, supporting its mini crowd fundings, and cancelling it with refunds."""
 
     throttle_scope = "funding"
+    lookup_url_kwarg = "id"  # the router's `live-stream/<str:id>`
 
     @extend_schema(
         operation_id="live_stream_fund",
@@ -106,6 +108,7 @@ class LiveStreamCrowdfundingViewSet(viewsets.GenericViewSet):
         ),
         tags=["Crowdfunding"],
     )
+    @action(detail=True, methods=["post"])
     def fund(self, request, id: str):
         body = AmountInputSerializer(data=request.data)
 
@@ -143,6 +146,12 @@ class LiveStreamCrowdfundingViewSet(viewsets.GenericViewSet):
         ),
         tags=["Crowdfunding"],
     )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="mini-crowd-fundings/<str:miniId>/support",
+        url_name="mini-crowd-funding-support",
+    )
     def support(self, request, id: str, miniId: str):  # noqa: N803  (the documented name)
         body = AmountInputSerializer(data=request.data)
 
@@ -175,6 +184,7 @@ class LiveStreamCrowdfundingViewSet(viewsets.GenericViewSet):
         ),
         tags=["Crowdfunding"],
     )
+    @action(detail=True, methods=["post"])
     def cancel(self, request, id: str):
         return written_stream_response(
             request, lambda: services.live_stream_cancel(user=request.user, stream_id=id).stream
