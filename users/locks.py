@@ -1,5 +1,5 @@
-"""Row locks on wallets (saleor's `order/lock_objects.py` style): the lock queries of the users
-app, written once.
+"""Row locks of the users app (saleor's `order/lock_objects.py` style): wallets, and the store
+purchase a refund takes back, written once.
 
 The project's lock order, which every money transaction keeps so none deadlocks, is code in
 `crowdfunding/locks.py` (`stream_refunds_lock`): stream → mini crowd fundings → contributions
@@ -8,7 +8,7 @@ and supports → open rentals → their charges → wallets. Wallets always come
 
 from collections.abc import Iterable
 
-from users.models import User
+from users.models import StoreEvent, User
 
 
 def _wallets():
@@ -26,3 +26,20 @@ def wallets_lock(user_ids: Iterable[str | None]) -> None:
     ids = sorted({user_id for user_id in user_ids if user_id is not None})
     if ids:
         list(_wallets().filter(pk__in=ids).values_list("pk", flat=True))
+
+
+def purchase_lock(*, transaction_id: str, event_types: Iterable[str]) -> StoreEvent | None:
+    """The credited store purchase of `transaction_id` (its first event of `event_types`),
+    locked before its buyer's wallet, so two refunds of one purchase are serialized; None
+    when there is none (an empty id names none)."""
+    return (
+        StoreEvent.objects.select_for_update()
+        .filter(
+            outcome=StoreEvent.Outcome.CREDITED,
+            transaction_id=transaction_id,
+            event_type__in=event_types,
+        )
+        .exclude(transaction_id="")
+        .order_by("received_at", "id")
+        .first()
+    )

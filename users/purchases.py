@@ -26,7 +26,7 @@ from django.db import IntegrityError, transaction
 
 from allmine.api.errors import Conflict, InvalidInput, NotFound
 from allmine.ids import is_object_id, new_object_id
-from users.locks import wallet_lock
+from users.locks import purchase_lock, wallet_lock
 from users.models import CreditLedgerEntry, CreditPackage, StoreEvent, User
 from users.services import ledger_post
 
@@ -168,17 +168,7 @@ def _credit(event: StoreEvent, *, user: User, package: CreditPackage) -> None:
 
 
 def _refund(event: StoreEvent) -> None:
-    purchase = (
-        StoreEvent.objects.select_for_update()
-        .filter(
-            outcome=StoreEvent.Outcome.CREDITED,
-            transaction_id=event.transaction_id,
-            event_type__in=PURCHASE_TYPES,
-        )
-        .exclude(transaction_id="")
-        .order_by("received_at", "id")
-        .first()
-    )
+    purchase = purchase_lock(transaction_id=event.transaction_id, event_types=PURCHASE_TYPES)
     if purchase is None:
         return _ignore(event, f"no credited purchase with transaction {event.transaction_id!r}")
     earlier = StoreEvent.objects.filter(refund_of=purchase).values_list("event_id", flat=True)
