@@ -20,7 +20,6 @@ from allmine.api.renderers import EnvelopeJSONRenderer
 from allmine.api.schema import envelope_responses
 from allmine.api.sse import EVENT_STREAM, EnvelopeErrorsNegotiation, event_stream_response
 from allmine.events import stream_channel
-from allmine.ids import check_object_id
 from crowdfunding import services as funding_services
 from crowdfunding.idempotency import idempotent_response
 from crowdfunding.selectors import mini_crowd_funding_row, stream_read_for
@@ -267,7 +266,7 @@ class LiveStreamEventsView(APIView):
         tags=TAGS,
     )
     def get(self, request, id: str):
-        check_object_id(id, "id")
+        stream_services.check_object_id(id, "id")
         if not LiveStream.objects.alive().filter(pk=id).exists():
             raise NotFound("Live stream not found")
         return event_stream_response(request, stream_channel(id))

@@ -7,6 +7,7 @@
 Their row locks are `livestreams/locks.py`. Callers import from here.
 """
 
+from allmine.ids import check_object_id  # callers' views check ids through this module too
 from livestreams.services.lifecycle import (
     EDITABLE_FIELDS,
     channel_name_for,
@@ -32,6 +33,7 @@ from livestreams.services.revenue import (
 __all__ = [
     "EDITABLE_FIELDS",
     "channel_name_for",
+    "check_object_id",
     "channel_slug",
     "live_stream_create",
     "live_stream_end",
