@@ -5,7 +5,7 @@ from django.urls import path
 
 from allmine.urls import urlpatterns as project_urlpatterns
 from bench.floor import funded_floor
-from bench.lists_floor import guest_floor, my_past_floor, past_floor, upcoming_floor
+from bench.lists_floor import bare_floor, guest_floor, my_past_floor, past_floor, upcoming_floor
 from bench.naive import NaiveFundedLiveStreamViewSet
 
 NAIVE_URL = "/bench/naive/live-stream/funded"
@@ -18,5 +18,6 @@ urlpatterns = [
     path("bench/floor/live-stream/user/<str:user_id>/past-streams", past_floor),
     path("bench/floor/live-stream/my-past-streams", my_past_floor),
     path("bench/floor/live-stream/guest-streams", guest_floor),
+    path("bench/floor/not-modified", bare_floor),
     *project_urlpatterns,
 ]
