@@ -4,8 +4,9 @@ A paid record's rules live here once: which ledger row pays for it (its type, it
 amount, its stream and its description) and how its status follows from its ledger links
 (completed: its debit, no refund; refunded: its debit, its refund row and the refund's time;
 pending or failed: no refund; the database's `ledger_links_match_status` constraint says the
-same). The fund and support services, the demo seeder (`crowdfunding.seeding.rows`, in bulk)
-and the test factories (`tests/crowdfunding/factories.py`) all ask here.
+same); and the refund's own ledger row (`refund_post`). The fund and support services, the demo
+seeder (`crowdfunding.seeding.rows`, in bulk) and the test factories
+(`tests/crowdfunding/factories.py`) all ask here.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
 CONTRIBUTION_DEBIT = CreditLedgerEntry.Type.STREAM_FUNDING_CONTRIBUTION
 SUPPORT_DEBIT = CreditLedgerEntry.Type.MINI_CROWD_FUNDING_SUPPORT
+REFUND = CreditLedgerEntry.Type.STREAM_FUNDING_REFUND
 
 
 def contribution_debit_post(*, user_id: str, stream: LiveStream, amount: int) -> CreditLedgerEntry:
@@ -47,6 +49,19 @@ def support_debit_post(
         entry_type=SUPPORT_DEBIT,
         description=f"Support of “{mini.title}” on live stream “{stream.title}” ({stream.pk})",
         stream_id=stream.pk,
+    )
+
+
+def refund_post(*, user_id: str, amount: int, stream_id: str, reason: str) -> CreditLedgerEntry:
+    """The ledger row that gives a paid record's `amount` credits back to its payer (the
+    caller holds the locks and runs in a transaction, as `ledger_post` asks)."""
+    return ledger_post(
+        user_id=user_id,
+        amount=amount,
+        entry_type=REFUND,
+        description=reason,
+        stream_id=stream_id,
+        status=CreditLedgerEntry.Status.REFUNDED,
     )
 
 

@@ -34,6 +34,7 @@ from crowdfunding.moments import funding_publish, mini_goal_notify, refunds_tell
 from crowdfunding.records import (
     contribution_debit_post,
     contribution_row,
+    refund_post,
     support_debit_post,
     support_row,
 )
@@ -43,9 +44,8 @@ from livestreams.models import LiveStream
 from livestreams.rules import Action, mini_status, require
 from livestreams.services import replay_rental_refunds_post
 from notifications.services import Type as NotificationType
-from users.models import CreditLedgerEntry, User
+from users.models import User
 from users.rules import check_amount, ensure_not_suspended
-from users.services import ledger_post
 
 
 @dataclass(frozen=True)
@@ -144,13 +144,8 @@ def mini_crowd_funding_support_create(
 
 def _refund(record: PaidRecord, *, stream_id: str, now: datetime, reason: str) -> None:
     """Give a completed contribution's or support's credits back (caller holds the locks)."""
-    record.refund_ledger_entry = ledger_post(
-        user_id=record.user_id,
-        amount=record.amount,
-        entry_type=CreditLedgerEntry.Type.STREAM_FUNDING_REFUND,
-        description=reason,
-        stream_id=stream_id,
-        status=CreditLedgerEntry.Status.REFUNDED,
+    record.refund_ledger_entry = refund_post(
+        user_id=record.user_id, amount=record.amount, stream_id=stream_id, reason=reason
     )
     record.status = FundingStatus.REFUNDED
     record.refunded_at = now

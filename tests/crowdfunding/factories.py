@@ -11,6 +11,7 @@ from crowdfunding.models import Contribution, MiniCrowdFunding, MiniCrowdFunding
 from crowdfunding.records import (
     contribution_debit_post,
     contribution_row,
+    refund_post,
     support_debit_post,
     support_row,
 )
@@ -61,12 +62,8 @@ class ContributionFactory(factory.django.DjangoModelFactory):
                 purchase_of(user, amount)
                 debit_id = contribution_debit_post(user_id=user.pk, stream=stream, amount=amount).pk
             if status == Contribution.Status.REFUNDED:
-                refund_id = ledger_post(
-                    user_id=user.pk,
-                    amount=amount,
-                    entry_type=CreditLedgerEntry.Type.STREAM_FUNDING_REFUND,
-                    stream_id=stream.pk,
-                    status=CreditLedgerEntry.Status.REFUNDED,
+                refund_id = refund_post(
+                    user_id=user.pk, amount=amount, stream_id=stream.pk, reason="test refund"
                 ).pk
                 refunded_at = timezone.now()
             contribution = contribution_row(
