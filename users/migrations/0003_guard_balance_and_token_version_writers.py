@@ -6,6 +6,10 @@ Each writer declares itself for the row it is about to change with a transaction
 stale `save()`, a stray `QuerySet.update()`, a hand-written SQL statement) with a check
 violation. The second line of defence behind `User.save`; `audit_ledger` is the third.
 SQLite has no session settings to check: there `User.save` is the guard.
+
+Superseded by 0009 (`0009_ledger_kept_by_the_database`), which drops this trigger and the
+declared-writer setting: the ledger's own INSERT trigger now applies each amount to the balance.
+Kept as it was, for the history of a database migrated through it.
 """
 
 from django.db import migrations
