@@ -41,14 +41,17 @@ def test_funding_racing_the_expiry_is_refused_or_refunded_never_kept(settings):
     hammer the stream across that instant while a sweep runs in a loop. Each fund is either
     refused (409) or made and then refunded by the expiry; none stays on the expired stream."""
     settings.STREAM_START_GRACE = timedelta(0)
-    start = timezone.now() + timedelta(seconds=1.5)
-    stream = LiveStreamFactory(
-        planned_start_date=start, planned_end_date=start + timedelta(hours=1)
-    )
+    stream = LiveStreamFactory()
     users = [UserFactory() for _ in range(FUNDERS)]
     for user in users:
         credits_grant(user=user, amount=BALANCE)
     tokens = [access_token_for(user) for user in users]
+    # The instant comes 2 s after the set-up, however long a loaded machine took over it, so
+    # that funders have time to fund before it.
+    start = timezone.now() + timedelta(seconds=2)
+    LiveStream.objects.filter(pk=stream.pk).update(
+        planned_start_date=start, planned_end_date=start + timedelta(hours=1)
+    )
     statuses: list[int] = []
     lock = threading.Lock()
     expired = threading.Event()
