@@ -13,18 +13,43 @@ from django.utils import timezone
 from bench.floor import AUTH, STREAMS_SQL, _date, stream_objects
 
 _SELECT = STREAMS_SQL.split(" WHERE ")[0]  # the stream, creator and photo columns and joins
-TAKING_PART = (
-    "s.deleted_at IS NULL AND (s.creator_id = %s"
-    " OR s.id IN (SELECT stream_id FROM livestreams_streamguest WHERE user_id = %s)"
-    " OR s.id IN (SELECT stream_id FROM livestreams_broadcaster WHERE user_id = %s))"
+
+
+def _taking_part(own: str, joined: str | None = None) -> str:
+    """`s` is a stream the user (three `%s`: creator, guest, broadcaster) takes part in that
+    meets the condition on the alias `x` (`own` in the creator's branch, `joined` in the guest's
+    and broadcaster's; the same by default): the union of three branches, the condition in each,
+    as the endpoint's query has it (each branch served by its own index, so the cost follows
+    the user's streams, not the platform's; `creator = … OR id IN (…)` scans on a large set)."""
+    joined = joined or own
+    alive = "x.deleted_at IS NULL"
+    return (
+        "s.deleted_at IS NULL AND s.id IN ("
+        f"SELECT x.id FROM livestreams_livestream x WHERE {alive} AND x.creator_id = %s"
+        f" AND {own}"
+        " UNION SELECT g.stream_id FROM livestreams_streamguest g"
+        f" JOIN livestreams_livestream x ON x.id = g.stream_id WHERE {alive} AND g.user_id = %s"
+        f" AND {joined}"
+        " UNION SELECT b.stream_id FROM livestreams_broadcaster b"
+        f" JOIN livestreams_livestream x ON x.id = b.stream_id WHERE {alive} AND b.user_id = %s"
+        f" AND {joined})"
+    )
+
+
+# The window's two bounds are marks of their own in each branch: UPCOMING_SQL takes, per
+# branch, the user and then since/until (see upcoming_floor).
+_UPCOMING = (
+    "(x.status IN ('active', 'preparing')"
+    " OR (x.status = 'scheduled' AND x.planned_start_date >= %s AND x.planned_start_date <= %s))"
 )
 UPCOMING_SQL = (
-    f"{_SELECT} WHERE {TAKING_PART} AND (s.status IN ('active', 'preparing')"
-    " OR (s.status = 'scheduled' AND s.planned_start_date >= %s AND s.planned_start_date <= %s))"
+    f"{_SELECT} WHERE {_taking_part(_UPCOMING)}"
     " ORDER BY CASE WHEN s.status = 'active' THEN 0 ELSE 1 END, s.planned_start_date, s.id"
     " LIMIT %s"
 )
-PAST = f"{TAKING_PART} AND s.status = 'ended'"
+# The status compared as text in the joined branches, as the endpoint does (livestreams.
+# selectors._status_is): otherwise SQLite walks the status index through every ended stream.
+PAST = _taking_part("x.status = 'ended'", "CAST(x.status AS TEXT) = 'ended'")
 PAST_SQL = (
     f"{_SELECT} WHERE {PAST} ORDER BY s.ended_at DESC NULLS LAST, s.id DESC LIMIT %s OFFSET %s"
 )
@@ -82,7 +107,8 @@ def upcoming_floor(request, user_id: str) -> HttpResponse:
     until = adapt(now + timedelta(minutes=int(request.GET.get("minutesAfter", 1440))))
     with connection.cursor() as cursor:
         _user_exists(cursor, user_id)
-        cursor.execute(UPCOMING_SQL, [user_id, user_id, user_id, since, until, limit])
+        branch = [user_id, since, until]
+        cursor.execute(UPCOMING_SQL, [*branch, *branch, *branch, limit])
         streams = cursor.fetchall()
         data = stream_objects(cursor, streams, uid, now)
         reminded = set()
