@@ -6,6 +6,7 @@
   GUNICORN_THREADS  threads per worker (default 2): each holds its own database connection
   GUNICORN_WORKER_CLASS  gthread (default) or sync
   GUNICORN_TIMEOUT  seconds before a stuck worker is restarted (default 30)
+  GUNICORN_MAX_REQUESTS  requests after which a worker is replaced (default 5000; 0: never)
   FORWARDED_ALLOW_IPS  proxies whose X-Forwarded-* headers are trusted (default 127.0.0.1)
 
 Database connections per app server = workers x threads; keep the sum over all app servers
@@ -23,8 +24,8 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 30)
 graceful_timeout = 30
 keepalive = 5
 # Recycle workers now and then so a slow leak can never take a server down.
-max_requests = 5000
-max_requests_jitter = 500
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS") or 5000)
+max_requests_jitter = max_requests // 10
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # Django writes one structured line per request (allmine.request), so no gunicorn access log.
 accesslog = None

@@ -318,7 +318,10 @@ def _run_wrk(backend: str, size: str, seconds: int, rounds: int) -> list[dict]:
     machine's other work) is reported."""
     token = _run_worker(backend, size, ["--worker", "token", "--funded", str(WRK_CALLER)])
     env = {**_env(backend, size), "HOST": "127.0.0.1", "PORT": str(WRK_PORT)}
+    # Steady state: a worker replaced mid-run (max_requests: every ~25 s at these rates) would
+    # charge its start-up to whichever target happens to be running.
     env.update({"WEB_CONCURRENCY": "2", "GUNICORN_LOG_LEVEL": "warning"})
+    env["GUNICORN_MAX_REQUESTS"] = "0"
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "-c", "allmine/gunicorn.conf.py"],
         cwd=ROOT,

@@ -36,7 +36,10 @@ def run_wrk(backend: str, size: str, seconds: int, rounds: int) -> list[dict]:
     token = run_worker(backend, size, ["--worker", "token", "--user", viewer_name(size)]).strip()
     lister = run_worker(backend, size, ["--worker", "ids", "--size", size]).strip()
     env = {**_env(backend, size), "HOST": "127.0.0.1", "PORT": str(WRK_PORT)}
+    # Steady state: a worker replaced mid-run (max_requests: every ~25 s at these rates) would
+    # charge its start-up to whichever target happens to be running.
     env.update({"WEB_CONCURRENCY": "2", "GUNICORN_LOG_LEVEL": "warning"})
+    env["GUNICORN_MAX_REQUESTS"] = "0"
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "-c", "allmine/gunicorn.conf.py"],
         cwd=ROOT,
