@@ -19,11 +19,16 @@ _DRF_DEFAULT = JSONEncoder().default
 def dumps(data) -> bytes:
     """Compact UTF-8 JSON, byte for byte what DRF's JSONRenderer writes (U+2028/U+2029
     escaped too), with orjson; anything orjson refuses (an integer beyond 64 bits, a key
-    that is not a string, …) goes through the standard encoder instead."""
+    that is not a string, …) goes through the standard encoder instead, which refuses what
+    DRF's refuses (a date or UUID as a key, NaN). orjson itself writes NaN and infinities as
+    `null` where DRF would refuse them; no response holds one."""
     try:
         body = orjson.dumps(data, default=_DRF_DEFAULT, option=_ORJSON_OPTIONS)
     except TypeError:  # orjson.JSONEncodeError
-        body = json.dumps(data, cls=JSONEncoder, ensure_ascii=False, separators=(",", ":"))
+        # As DRF's renderer (STRICT_JSON): NaN and infinities are refused, never written.
+        body = json.dumps(
+            data, cls=JSONEncoder, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+        )
         body = body.encode()
     if b"\xe2\x80" in body:
         body = body.replace(b"\xe2\x80\xa8", b"\\u2028").replace(b"\xe2\x80\xa9", b"\\u2029")

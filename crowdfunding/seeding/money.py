@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from crowdfunding.clock import expiry_refund_reason, funding_payout_split, payout_description
-from crowdfunding.records import CONTRIBUTION_DEBIT, SUPPORT_DEBIT
+from crowdfunding.records import CONTRIBUTION_DEBIT, REFUND, SUPPORT_DEBIT
 from crowdfunding.seeding.plans import (
     AMOUNT_WEIGHTS,
     AMOUNTS,
@@ -224,12 +224,12 @@ def plan_ledger(planner: Planner) -> list[LedgerEvent]:
                     stream_id=f.stream.id,
                 )
             )  # fmt: skip
-            if f.refund_at is not None:  # as `crowdfunding.services._refund` writes it
+            if f.refund_at is not None:  # as `crowdfunding.records.refund_post` writes it
                 expired = f.stream.status == S.EXPIRED  # as `live_stream_expire` says it
                 events.append(
                     LedgerEvent(
                         at=f.refund_at, id=f.refund_id, user=f.user, amount=f.amount,
-                        type=L.STREAM_FUNDING_REFUND, stream_id=f.stream.id,
+                        type=REFUND, stream_id=f.stream.id,
                         status=CreditLedgerEntry.Status.REFUNDED,
                         description=expiry_refund_reason(
                             title=f.stream.title, stream_id=f.stream.id

@@ -24,3 +24,14 @@ VALUES = [
 @pytest.mark.parametrize("value", VALUES, ids=range(len(VALUES)))
 def test_the_body_is_drfs_byte_for_byte(value):
     assert dumps(value) == JSONRenderer().render(value)
+
+
+@pytest.mark.parametrize("value", [{1: float("nan")}, {1: [float("-inf")]}])
+def test_the_standard_encoders_path_never_writes_what_is_not_json(value):
+    """A key that is not a string sends the body to the standard encoder: NaN and infinities
+    are refused there, as DRF refuses them, never written as `NaN`. (orjson's own path writes
+    them as `null`; no response of ours holds one.)"""
+    with pytest.raises(ValueError):
+        JSONRenderer().render(value)
+    with pytest.raises(ValueError):
+        dumps(value)
