@@ -22,7 +22,8 @@ view, rendering; no socket), its collector tuned as a production worker's
    bare floor (the same middleware and JWT check answering an empty 304 with no query: the
    least any 304 costs) interleaved in a random order; medians and p90 of wall time, endpoint
    ÷ floor and 304 ÷ floor, and the medians of this process's CPU time (robust to a shared
-   machine's load; on PostgreSQL it leaves out the server's work, the same queries for all).
+   machine's load; on PostgreSQL it leaves out the server's work: the same queries for
+   endpoint, floor and 304; the bare floor makes only the JWT check's user query).
 
 Then (unless --no-wrk) `wrk` against gunicorn (bench/lists_wrk.py) on the upcoming list of
 `lister20` as `caller20`: endpoint, floor, and the 304, alternating.
