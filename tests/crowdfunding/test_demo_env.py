@@ -54,3 +54,12 @@ def test_the_variables_sign_in_and_name_a_stream_to_fund_fresh_on_each_call():
 def test_without_demo_data_it_says_to_start_the_demo():
     with pytest.raises(CommandError, match="start scripts/demo"):
         call_command("demo_env", stdout=StringIO())
+
+
+def test_a_folder_never_migrated_gets_the_same_message_not_a_traceback(monkeypatch):
+    from django.db import connection
+
+    seed()  # the data is there: only the tables' absence can make it refuse
+    monkeypatch.setattr(connection.introspection, "table_names", lambda *args, **kwargs: [])
+    with pytest.raises(CommandError, match="start scripts/demo"):
+        call_command("demo_env", stdout=StringIO())
