@@ -40,13 +40,13 @@ import os
 import random
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
+
+from bench.wrk import HEALTH_URL, gunicorn_server, wrk_run
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / ".data"
@@ -58,7 +58,6 @@ SEED = 42
 URL = "/api/v1/live-stream/funded"
 FLOOR_URL = "/bench/floor/live-stream/funded"
 NAIVE_URL = "/bench/naive/live-stream/funded"
-HEALTH_URL = "/api/v1/health"
 VARIANTS = {"endpoint": URL, "floor": FLOOR_URL, "naive": NAIVE_URL}
 MAX_QUERIES = 7
 PAGES = ({}, {"limit": 3}, {"page": 2, "limit": 7}, {"page": 3, "limit": 40}, {"page": 99})
@@ -293,65 +292,29 @@ def _run_worker(backend: str, size: str, args: list[str]) -> str:
     return result.stdout
 
 
-_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-
-
-def _wrk(url: str, token: str | None, seconds: int) -> dict:
-    command = ["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", url]
-    if token:
-        command[1:1] = ["-H", f"Authorization: Bearer {token}"]
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    if "Non-2xx" in out or "Socket errors" in out:
-        raise SystemExit(f"[bench] wrk saw errors on {url}:\n{out}")
-
-    def latency(pct: str) -> float:
-        value, unit = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
-        return float(value) * _UNITS[unit]
-
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    return {"rps": rps, "p50": latency("50"), "p99": latency("99")}
-
-
 def _run_wrk(backend: str, size: str, seconds: int, rounds: int) -> list[dict]:
     """gunicorn with the benchmark's settings; wrk on the endpoint, the floor and health,
     alternating, `rounds` times each; the best round per target (least disturbed by the
     machine's other work) is reported."""
     token = _run_worker(backend, size, ["--worker", "token", "--funded", str(WRK_CALLER)])
-    env = {**_env(backend, size), "HOST": "127.0.0.1", "PORT": str(WRK_PORT)}
-    # Steady state: a worker replaced mid-run (max_requests: every ~25 s at these rates) would
-    # charge its start-up to whichever target happens to be running.
-    env.update({"WEB_CONCURRENCY": "2", "GUNICORN_LOG_LEVEL": "warning"})
-    env["GUNICORN_MAX_REQUESTS"] = "0"
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "-c", "allmine/gunicorn.conf.py"],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{WRK_PORT}"
-    try:
-        for _ in range(100):
-            try:
-                with urllib.request.urlopen(base + HEALTH_URL, timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            raise SystemExit("[bench] gunicorn did not start")
-        targets = {"endpoint": (URL, token.strip()), "floor": (FLOOR_URL, token.strip()),
-                   "health": (HEALTH_URL, None)}  # fmt: skip
-        for path, bearer in targets.values():
-            _wrk(base + path, bearer, 1)  # warm every worker
+    auth = [f"Authorization: Bearer {token.strip()}"]
+    with gunicorn_server(_env(backend, size), WRK_PORT) as base:
+        targets = {"endpoint": (URL, auth), "floor": (FLOOR_URL, auth), "health": (HEALTH_URL, [])}
+
+        def run(name: str, path: str, headers: list[str], seconds: int) -> dict:
+            result = wrk_run(base + path, headers, seconds)
+            if result["non2xx"]:
+                raise SystemExit(f"[bench] wrk {name}: answers other than 2xx")
+            return result
+
+        for name, (path, headers) in targets.items():
+            run(name, path, headers, 1)  # warm every worker
         best: dict[str, dict] = {}
         for _ in range(rounds):
-            for name, (path, bearer) in targets.items():
-                result = _wrk(base + path, bearer, seconds)
+            for name, (path, headers) in targets.items():
+                result = run(name, path, headers, seconds)
                 if name not in best or result["rps"] > best[name]["rps"]:
                     best[name] = result
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
     return [{"backend": backend, "size": size, "target": name, **r} for name, r in best.items()]
 
 

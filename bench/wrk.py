@@ -1,0 +1,67 @@
+"""`wrk` against gunicorn, for the benchmarks (bench/funded.py, bench/lists_wrk.py): the server
+as production runs it (allmine/gunicorn.conf.py and its collector tuning), and one wrk run
+read back as requests/s and p50/p99."""
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HEALTH_URL = "/api/v1/health"
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+@contextlib.contextmanager
+def gunicorn_server(env: dict, port: int):
+    """gunicorn (2 workers) with `env` (the database and settings) on 127.0.0.1:`port`;
+    yields its base URL once /api/v1/health answers, and stops it afterwards."""
+    env = {**env, "HOST": "127.0.0.1", "PORT": str(port)}
+    env.update({"WEB_CONCURRENCY": "2", "GUNICORN_LOG_LEVEL": "warning"})
+    # Steady state: a worker replaced mid-run (max_requests: every ~25 s at these rates) would
+    # charge its start-up to whichever target happens to be running.
+    env["GUNICORN_MAX_REQUESTS"] = "0"
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "-c", "allmine/gunicorn.conf.py"],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(base + HEALTH_URL, timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise SystemExit("[bench] gunicorn did not start")
+        yield base
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def wrk_run(url: str, headers: list[str], seconds: int) -> dict:
+    """`wrk -t2 -c16` for `seconds` on `url` with `headers`: requests/s, p50 and p99 (ms), and
+    whether any answer was not 2xx or 3xx (`non2xx`). Socket errors end the benchmark."""
+    command = ["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency"]
+    for header in headers:
+        command += ["-H", header]
+    out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    if "Socket errors" in out:
+        raise SystemExit(f"[bench] wrk saw errors on {url}:\n{out}")
+
+    def latency(pct: str) -> float:
+        value, unit = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
+        return float(value) * _UNITS[unit]
+
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    return {"rps": rps, "p50": latency("50"), "p99": latency("99"), "non2xx": "Non-2xx" in out}
