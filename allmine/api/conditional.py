@@ -51,10 +51,12 @@ def entity_tag(data, headers: dict[str, str] | None = None) -> str:
 
 def source_tag(source: bytes, headers: dict[str, str] | None = None) -> str:
     """The strong ETag of a body decided by `source` (and of `headers` that carry data)."""
-    digest = hashlib.blake2b(source, digest_size=16)
+    # SHA-256 (128 bits of it): machines of this decade compute it in hardware (SHA-NI, ARMv8
+    # SHA2), about twice as fast as BLAKE2b here on a list's source of ~100 KB.
+    digest = hashlib.sha256(source)
     for name, value in sorted((headers or {}).items()):
         digest.update(f"\0{name}:{value}".encode())
-    return f'"{digest.hexdigest()}"'
+    return f'"{digest.hexdigest()[:32]}"'
 
 
 def _matches(if_none_match: str | None, etag: str) -> bool:

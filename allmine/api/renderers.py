@@ -30,7 +30,9 @@ def dumps(data) -> bytes:
             data, cls=JSONEncoder, ensure_ascii=False, separators=(",", ":"), allow_nan=False
         )
         body = body.encode()
-    if b"\xe2\x80" in body:
+    # U+2028/U+2029 are E2 80 A8/A9 in UTF-8. Searching a large body for one byte is a memchr
+    # (microseconds); for the two-byte prefix it is a scan costing a tenth of a millisecond.
+    if b"\xe2" in body and b"\xe2\x80" in body:
         body = body.replace(b"\xe2\x80\xa8", b"\\u2028").replace(b"\xe2\x80\xa9", b"\\u2029")
     return body
 

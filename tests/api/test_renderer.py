@@ -14,6 +14,8 @@ VALUES = [
     {"id": "6b143997930c7ff85b313358", "title": "Grüße, 日本語 ✓", "price": 12.5, "n": 3},
     {"nested": [{"a": None, "b": True, "c": False}, [], {}], "empty": ""},
     {"separators": "line\u2028paragraph\u2029end", "quote": '"\\/'},
+    # Their UTF-8 starts E2 80, as do these (kept as they are) and E2 alone (€, ✓).
+    {"ellipsis": "wait\u2026", "dash": "a\u2014b", "euro": "5\u20ac", "mixed": "\u2026\u2028"},
     {"when": datetime(2026, 5, 22, 16, 11, 27, 28000, tzinfo=timezone.utc)},
     {"amount": Decimal("1.50")},
     {"huge": 2**70, "negative": -(2**64)},
