@@ -46,7 +46,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.wrk import HEALTH_URL, gunicorn_server, wrk_run
+from bench.wrk import HEALTH_URL, gunicorn_server, wrk_rounds
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / ".data"
@@ -293,29 +293,14 @@ def _run_worker(backend: str, size: str, args: list[str]) -> str:
 
 
 def _run_wrk(backend: str, size: str, seconds: int, rounds: int) -> list[dict]:
-    """gunicorn with the benchmark's settings; wrk on the endpoint, the floor and health,
-    alternating, `rounds` times each; the best round per target (least disturbed by the
-    machine's other work) is reported."""
+    """gunicorn with the benchmark's settings; wrk on the endpoint, the floor and health in
+    turn, `rounds` times (bench.wrk.wrk_rounds: medians, and medians of each round's ratios)."""
     token = _run_worker(backend, size, ["--worker", "token", "--funded", str(WRK_CALLER)])
     auth = [f"Authorization: Bearer {token.strip()}"]
     with gunicorn_server(_env(backend, size), WRK_PORT) as base:
         targets = {"endpoint": (URL, auth), "floor": (FLOOR_URL, auth), "health": (HEALTH_URL, [])}
-
-        def run(name: str, path: str, headers: list[str], seconds: int) -> dict:
-            result = wrk_run(base + path, headers, seconds)
-            if result["non2xx"]:
-                raise SystemExit(f"[bench] wrk {name}: answers other than 2xx")
-            return result
-
-        for name, (path, headers) in targets.items():
-            run(name, path, headers, 1)  # warm every worker
-        best: dict[str, dict] = {}
-        for _ in range(rounds):
-            for name, (path, headers) in targets.items():
-                result = run(name, path, headers, seconds)
-                if name not in best or result["rps"] > best[name]["rps"]:
-                    best[name] = result
-    return [{"backend": backend, "size": size, "target": name, **r} for name, r in best.items()]
+        summary = wrk_rounds(base, targets, seconds, rounds)
+    return [{"backend": backend, "size": size, "target": name, **r} for name, r in summary.items()]
 
 
 def _table(rows: list[dict]) -> str:
@@ -344,13 +329,11 @@ def _wrk_table(rows: list[dict]) -> str:
         "| target ÷ floor p50 | target ÷ floor p99 |",
         "|---|---|---|---:|---:|---:|---:|---:|---:|",
     ]
-    floors = {(r["backend"], r["size"]): r for r in rows if r["target"] == "floor"}
     for r in rows:
-        f = floors[(r["backend"], r["size"])]
         lines.append(
             f"| {r['backend']} | {r['size']} | {r['target']} | {r['rps']:.0f} | {r['p50']:.1f} "
-            f"| {r['p99']:.1f} | {f['rps'] / r['rps']:.2f}× | {r['p50'] / f['p50']:.2f}× "
-            f"| {r['p99'] / f['p99']:.2f}× |"
+            f"| {r['p99']:.1f} | {1 / r['rps_ratio']:.2f}× | {r['p50_ratio']:.2f}× "
+            f"| {r['p99_ratio']:.2f}× |"
         )
     return "\n".join(lines)
 
@@ -364,8 +347,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=4, help="Endpoint/floor pairs per round.")
     parser.add_argument("--profile", type=int, default=0, help="cProfile N requests of caller100.")
     parser.add_argument("--no-wrk", action="store_true", help="Skip the wrk runs.")
-    parser.add_argument("--wrk-seconds", type=int, default=6, help="Seconds per wrk run.")
-    parser.add_argument("--wrk-rounds", type=int, default=2, help="wrk runs per target.")
+    parser.add_argument("--wrk-seconds", type=int, default=4, help="Seconds per wrk run.")
+    parser.add_argument("--wrk-rounds", type=int, default=5, help="wrk runs per target (medians).")
     parser.add_argument("--out", default=None, help="Markdown file for the tables.")
     parser.add_argument("--worker", choices=["seed", "measure", "token"], help=argparse.SUPPRESS)
     parser.add_argument("--size", help=argparse.SUPPRESS)

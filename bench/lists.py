@@ -276,8 +276,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=None, help="Interleaved rounds (20).")
     parser.add_argument("--repeat", type=int, default=3, help="Endpoint/floor/304 per round.")
     parser.add_argument("--no-wrk", action="store_true", help="Skip the wrk runs.")
-    parser.add_argument("--wrk-seconds", type=int, default=6, help="Seconds per wrk run.")
-    parser.add_argument("--wrk-rounds", type=int, default=2, help="wrk runs per target.")
+    parser.add_argument("--wrk-seconds", type=int, default=4, help="Seconds per wrk run.")
+    parser.add_argument("--wrk-rounds", type=int, default=5, help="wrk runs per target (medians).")
     parser.add_argument("--out", default=None, help="Markdown file for the tables.")
     parser.add_argument(
         "--lists", default=",".join(LISTS), help=f"Comma list of {', '.join(LISTS)} (all)."

@@ -1,11 +1,12 @@
 """`wrk` against gunicorn, for the benchmarks (bench/funded.py, bench/lists_wrk.py): the server
-as production runs it (allmine/gunicorn.conf.py and its collector tuning), and one wrk run
-read back as requests/s and p50/p99."""
+as production runs it (allmine/gunicorn.conf.py and its collector tuning), one wrk run read back
+as requests/s and p50/p99, and rounds of runs over several targets compared with a floor."""
 
 import contextlib
 import os
 import re
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -65,3 +66,36 @@ def wrk_run(url: str, headers: list[str], seconds: int) -> dict:
 
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     return {"rps": rps, "p50": latency("50"), "p99": latency("99"), "non2xx": "Non-2xx" in out}
+
+
+def wrk_rounds(base: str, targets: dict, seconds: int, rounds: int) -> dict[str, dict]:
+    """wrk on each target (name: (path, headers)) in turn, `rounds` times, after a one-second
+    run of each to warm every worker. Per target: the medians over the rounds of requests/s,
+    p50 and p99, and the medians of its per-round ratios to the target named `floor`
+    (`rps_ratio`, `p50_ratio`, `p99_ratio`: target ÷ floor). A ratio compares two runs a few
+    seconds apart, so a drift of the machine's other work over the minutes cancels out, and
+    medians of several rounds are not pulled by one disturbed run (on this 2-core host one
+    target's SQLite runs moved by up to 1.7× between runs: the best of two, as before, reported
+    whichever run was luckiest)."""
+
+    def run(name: str, path: str, headers: list[str], run_seconds: int) -> dict:
+        result = wrk_run(base + path, headers, run_seconds)
+        if result["non2xx"]:  # wrk counts 2xx and 3xx as good answers
+            raise SystemExit(f"[bench] wrk {name}: answers other than 2xx or 3xx")
+        return result
+
+    for name, (path, headers) in targets.items():
+        run(name, path, headers, 1)
+    runs: dict[str, list[dict]] = {name: [] for name in targets}
+    for _ in range(rounds):
+        for name, (path, headers) in targets.items():
+            runs[name].append(run(name, path, headers, seconds))
+    summary = {}
+    for name, results in runs.items():
+        rounds_with_floor = list(zip(results, runs["floor"], strict=True))
+        summary[name] = {}
+        for key in ("rps", "p50", "p99"):
+            summary[name][key] = statistics.median(r[key] for r in results)
+            ratios = [r[key] / f[key] for r, f in rounds_with_floor]
+            summary[name][f"{key}_ratio"] = statistics.median(ratios)
+    return summary
