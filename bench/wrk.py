@@ -16,6 +16,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 HEALTH_URL = "/api/v1/health"
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+WORKERS = 2
+CONNECTIONS = 16  # wrk's, kept open for a whole run
 
 
 @contextlib.contextmanager
@@ -23,10 +25,15 @@ def gunicorn_server(env: dict, port: int):
     """gunicorn (2 workers) with `env` (the database and settings) on 127.0.0.1:`port`;
     yields its base URL once /api/v1/health answers, and stops it afterwards."""
     env = {**env, "HOST": "127.0.0.1", "PORT": str(port)}
-    env.update({"WEB_CONCURRENCY": "2", "GUNICORN_LOG_LEVEL": "warning"})
+    env.update({"WEB_CONCURRENCY": str(WORKERS), "GUNICORN_LOG_LEVEL": "warning"})
     # Steady state: a worker replaced mid-run (max_requests: every ~25 s at these rates) would
     # charge its start-up to whichever target happens to be running.
     env["GUNICORN_MAX_REQUESTS"] = "0"
+    # wrk opens its connections at once and keeps them: whichever worker wakes first may accept
+    # most of them, and a run then measures one worker of two (seen: 215-256 against 500-614
+    # requests/s for the same target, run to run, both targets alike). Each worker takes at most
+    # its share (gunicorn's own setting, through its environment variable).
+    env["GUNICORN_CMD_ARGS"] = f"--worker-connections={CONNECTIONS // WORKERS}"
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "-c", "allmine/gunicorn.conf.py"],
         cwd=ROOT,
@@ -51,9 +58,10 @@ def gunicorn_server(env: dict, port: int):
 
 
 def wrk_run(url: str, headers: list[str], seconds: int) -> dict:
-    """`wrk -t2 -c16` for `seconds` on `url` with `headers`: requests/s, p50 and p99 (ms), and
-    whether any answer was not 2xx or 3xx (`non2xx`). Socket errors end the benchmark."""
-    command = ["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency"]
+    """`wrk -t2 -c16` (CONNECTIONS) for `seconds` on `url` with `headers`: requests/s, p50 and
+    p99 (ms), and whether any answer was not 2xx or 3xx (`non2xx`). Socket errors end the
+    benchmark."""
+    command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency"]
     for header in headers:
         command += ["-H", header]
     out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
