@@ -8,6 +8,12 @@
   GUNICORN_TIMEOUT  seconds before a stuck worker is restarted (default 30)
   GUNICORN_MAX_REQUESTS  requests after which a worker is replaced (default 5000; 0: never)
   FORWARDED_ALLOW_IPS  proxies whose X-Forwarded-* headers are trusted (default 127.0.0.1)
+  GUNICORN_CMD_ARGS  any other gunicorn setting (gunicorn's own variable). E.g. when a proxy
+                    keeps a few long-lived connections open: each worker accepts them while it
+                    has room, so one worker may hold most of them and do most of the work
+                    (BENCHMARKS.md saw it with wrk); `--worker-connections=N` caps each at N
+                    (gthread then keeps at most N - threads of them idle between requests:
+                    keep N above the proxy's connections per worker plus the threads).
 
 Database connections per app server = workers x threads; keep the sum over all app servers
 below PostgreSQL's `max_connections` (100 by default), or put PgBouncer in front.

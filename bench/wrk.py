@@ -30,9 +30,12 @@ def gunicorn_server(env: dict, port: int):
     # charge its start-up to whichever target happens to be running.
     env["GUNICORN_MAX_REQUESTS"] = "0"
     # wrk opens its connections at once and keeps them: whichever worker wakes first may accept
-    # most of them, and a run then measures one worker of two (seen: 215-256 against 500-614
+    # most of them, and a run then measures one worker of two (seen: 214-256 against 492-614
     # requests/s for the same target, run to run, both targets alike). Each worker takes at most
-    # its share (gunicorn's own setting, through its environment variable).
+    # its share (gunicorn's own setting, through its environment variable). gthread keeps at most
+    # worker_connections - threads connections idle in keep-alive and closes the next one; wrk's
+    # are never idle that long: 17 connections accepted per run with the cap as without it
+    # (nstat TcpPassiveOpens), so no run pays for reconnecting.
     env["GUNICORN_CMD_ARGS"] = f"--worker-connections={CONNECTIONS // WORKERS}"
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "-c", "allmine/gunicorn.conf.py"],
@@ -82,9 +85,8 @@ def wrk_rounds(base: str, targets: dict, seconds: int, rounds: int) -> dict[str,
     p50 and p99, and the medians of its per-round ratios to the target named `floor`
     (`rps_ratio`, `p50_ratio`, `p99_ratio`: target ÷ floor). A ratio compares two runs a few
     seconds apart, so a drift of the machine's other work over the minutes cancels out, and
-    medians of several rounds are not pulled by one disturbed run (on this 2-core host one
-    target's SQLite runs moved by up to 1.7× between runs: the best of two, as before, reported
-    whichever run was luckiest)."""
+    medians of several rounds are not pulled by one disturbed run (the best of two, as before,
+    reported whichever run was least disturbed; `rounds` odd keeps each median one run's)."""
 
     def run(name: str, path: str, headers: list[str], run_seconds: int) -> dict:
         result = wrk_run(base + path, headers, run_seconds)

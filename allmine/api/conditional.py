@@ -51,8 +51,9 @@ def entity_tag(data, headers: dict[str, str] | None = None) -> str:
 
 def source_tag(source: bytes, headers: dict[str, str] | None = None) -> str:
     """The strong ETag of a body decided by `source` (and of `headers` that carry data)."""
-    # SHA-256 (128 bits of it): machines of this decade compute it in hardware (SHA-NI, ARMv8
-    # SHA2), about twice as fast as BLAKE2b here on a list's source of ~100 KB.
+    # SHA-256 (128 bits of it): twice as fast as BLAKE2b on a list's ~100 KB source on the CPUs
+    # with SHA instructions (AMD Zen, Intel since Ice Lake, ARMv8: the benchmark host has them);
+    # on a CPU without them it is the slower of the two (BENCHMARKS.md, issue 19's round).
     digest = hashlib.sha256(source)
     for name, value in sorted((headers or {}).items()):
         digest.update(f"\0{name}:{value}".encode())

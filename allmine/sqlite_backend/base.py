@@ -58,14 +58,16 @@ class DatabaseWrapper(base.DatabaseWrapper):
         return self.connection.cursor(factory=SQLiteCursorWrapper)
 
 
-# Queries kept, and the longest kept: at most 1,024 × 16 KB. Longer texts (bulk inserts of
-# hundreds of rows) are converted each time, as Django does; each is written once anyway.
+# Texts kept, and the longest kept: 1,024 of up to 8,192 characters, each with its rewrite
+# (16 MB at worst for ASCII). Longer texts (bulk inserts of hundreds of rows) are converted
+# each time, as Django does; each is written once anyway.
 QMARK_CACHE_SIZE = 1024
-QMARK_CACHE_MAX_LENGTH = 16_384
+QMARK_CACHE_MAX_LENGTH = 8192
 
 
 def _qmark(query: str) -> str:
-    return base.FORMAT_QMARK_REGEX.sub("?", query).replace("%%", "%")
+    # Django's own rewrite (it reads nothing of the cursor for positional marks).
+    return base.SQLiteCursorWrapper.convert_query(None, query)
 
 
 _cached_qmark = lru_cache(maxsize=QMARK_CACHE_SIZE)(_qmark)

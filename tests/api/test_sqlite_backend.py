@@ -2,8 +2,11 @@
 
 Runs whatever the suite's own database is, on an in-memory SQLite connection of its own."""
 
+import sqlite3
+from contextlib import closing
+
 import pytest
-from django.db.backends.sqlite3.base import FORMAT_QMARK_REGEX
+from django.db.backends.sqlite3.base import SQLiteCursorWrapper as DjangosCursor
 from django.db.utils import ConnectionHandler
 
 from allmine.sqlite_backend import base
@@ -17,7 +20,9 @@ QUERIES = [
 
 
 def djangos(query: str) -> str:
-    return FORMAT_QMARK_REGEX.sub("?", query).replace("%%", "%")
+    """Django's own cursor's rewrite."""
+    with closing(sqlite3.connect(":memory:")) as database:
+        return database.cursor(factory=DjangosCursor).convert_query(query)
 
 
 @pytest.mark.parametrize("query", QUERIES)
